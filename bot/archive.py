@@ -1,0 +1,133 @@
+"""The paper archive: every paper ingested or shared, one record per bare arXiv id.
+
+Writes go through `upsert` in batches (one file rewrite per batch); subscribers (the search index) are
+told which records changed so they can update incrementally instead of rebuilding.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from tinydb.table import Document
+
+from bot.papers import merge_records, normalize_arxiv_id
+from bot.storage import Store
+
+log = logging.getLogger(__name__)
+
+PAPERS_TABLE = "papers"
+
+ChangeListener = Callable[[list[dict[str, Any]]], None]
+
+
+@dataclass
+class UpsertResult:
+    new: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+    def add(self, other: UpsertResult) -> None:
+        self.new += other.new
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+
+
+class Archive:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._table = store.table(PAPERS_TABLE)
+        self._listeners: list[ChangeListener] = []
+        self._listeners_lock = threading.Lock()
+
+    def subscribe(self, listener: ChangeListener) -> None:
+        """Call `listener(changed_records)` after every write that adds or changes papers."""
+        with self._listeners_lock:
+            self._listeners.append(listener)
+
+    def __len__(self) -> int:
+        with self._store.lock:
+            return len(self._store.raw_table(PAPERS_TABLE))
+
+    def get(self, paper_id: str) -> dict[str, Any] | None:
+        """A copy of the record for any spelling of the id, or None."""
+        bare = normalize_arxiv_id(paper_id)
+        if bare is None:
+            return None
+        with self._store.lock:
+            record = self._store.raw_table(PAPERS_TABLE).get(bare)
+            return dict(record) if record is not None else None
+
+    def get_many(self, paper_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        with self._store.lock:
+            table = self._store.raw_table(PAPERS_TABLE)
+            return {pid: dict(table[pid]) for pid in paper_ids if pid in table}
+
+    def __contains__(self, paper_id: str) -> bool:
+        bare = normalize_arxiv_id(paper_id)
+        with self._store.lock:
+            return bare is not None and bare in self._store.raw_table(PAPERS_TABLE)
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        """All records, as they are now (the stored dicts themselves: read, never mutate)."""
+        with self._store.lock:
+            return list(self._store.raw_table(PAPERS_TABLE).values())
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self.snapshot())
+
+    def upsert(self, records: Iterable[dict[str, Any]]) -> UpsertResult:
+        """Insert new papers and merge sightings into known ones, in one atomic write."""
+        result = UpsertResult()
+        changed: list[dict[str, Any]] = []
+        with self._store.transaction():
+            stored = self._store.raw_table(PAPERS_TABLE)
+            incoming: dict[str, dict[str, Any]] = {}
+            for record in records:
+                key = record["id"]
+                # Two sightings of one paper in the same batch fold together first.
+                incoming[key] = merge_records(incoming[key], record) if key in incoming else record
+            inserts: list[Document] = []
+            updates: dict[str, dict[str, Any]] = {}
+            for key, record in incoming.items():
+                old = stored.get(key)
+                if old is None:
+                    inserts.append(Document(record, doc_id=key))
+                    result.new.append(key)
+                    changed.append(record)
+                    continue
+                merged = merge_records(old, record)
+                if _same_except_last_seen(old, merged):
+                    result.unchanged.append(key)
+                    if merged.get("last_seen") != old.get("last_seen"):
+                        updates[key] = merged
+                    continue
+                updates[key] = merged
+                result.updated.append(key)
+                changed.append(merged)
+            if inserts:
+                self._table.insert_multiple(inserts)
+            if updates:
+                self._table.update(_replace_with(updates), doc_ids=list(updates))
+        if changed:
+            with self._listeners_lock:
+                listeners = list(self._listeners)
+            for listener in listeners:
+                listener(changed)
+        return result
+
+
+def _same_except_last_seen(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return {k: v for k, v in a.items() if k != "last_seen"} == {k: v for k, v in b.items() if k != "last_seen"}
+
+
+def _replace_with(updates: dict[str, dict[str, Any]]) -> Callable[[dict[str, Any]], None]:
+    def apply(document: dict[str, Any]) -> None:
+        replacement = updates[document["id"]]
+        document.clear()
+        document.update(replacement)
+
+    return apply

@@ -1,0 +1,153 @@
+"""Settings from the environment (and `.env`), validated once at start-up.
+
+Every problem is reported as a `ConfigError` naming the variable and what was expected, so the CLI can
+print one line instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_HF_API_URL = "https://huggingface.co/api"
+DEFAULT_ARXIV_API_URL = "https://export.arxiv.org/api/query"
+
+
+class ConfigError(Exception):
+    """A missing or malformed setting; str() is the one line shown to the operator."""
+
+    def __init__(self, variable: str, expected: str, got: str | None = None) -> None:
+        self.variable = variable
+        detail = f"{variable} must be {expected}"
+        if got is not None:
+            detail += f" (got {got!r})"
+        super().__init__(detail)
+
+
+@dataclass(frozen=True)
+class Settings:
+    slack_bot_token: str | None
+    slack_signing_secret: str | None
+    slack_app_token: str | None
+    slack_api_url: str
+    hf_api_url: str
+    arxiv_api_url: str
+    data_dir: Path
+    host: str
+    port: int
+    tz: str
+    arxiv_delay: float
+    http_timeout: float
+    http_retries: int
+    log_level: str
+    admins: frozenset[str]
+    save_emojis: tuple[str, ...]
+    command: str
+
+    def require_slack(self) -> None:
+        """Fail unless the Slack credentials needed to serve are present and well-formed."""
+        if not self.slack_bot_token:
+            raise ConfigError("SLACK_BOT_TOKEN", "set to the app's bot token (xoxb-...)")
+        if not self.slack_bot_token.startswith("xoxb-"):
+            raise ConfigError("SLACK_BOT_TOKEN", "a bot token starting with 'xoxb-'", _redact(self.slack_bot_token))
+        if self.slack_app_token and not self.slack_app_token.startswith("xapp-"):
+            raise ConfigError("SLACK_APP_TOKEN", "an app-level token starting with 'xapp-', or unset for HTTP mode",
+                              _redact(self.slack_app_token))
+        if not self.slack_app_token and not self.slack_signing_secret:
+            raise ConfigError("SLACK_SIGNING_SECRET", "set (HTTP mode verifies every request with it)")
+        if self.slack_signing_secret is not None and len(self.slack_signing_secret.strip()) < 8:
+            raise ConfigError("SLACK_SIGNING_SECRET", "the app's signing secret (32 hex characters)", "<too short>")
+
+
+def _redact(token: str) -> str:
+    return token[:5] + "…" if len(token) > 5 else "…"
+
+
+def _get(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name)
+    if value is None or value.strip() == "":
+        return None
+    return value.strip()
+
+
+def _url(env: Mapping[str, str], name: str, default: str) -> str:
+    value = _get(env, name) or default
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError(name, "an http(s) URL", value)
+    return value
+
+
+def _number(env: Mapping[str, str], name: str, default: float, *, minimum: float, maximum: float,
+            integer: bool = False) -> float:
+    raw = _get(env, name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw) if integer else float(raw)
+    except ValueError:
+        kind = "an integer" if integer else "a number"
+        raise ConfigError(name, f"{kind} from {minimum:g} to {maximum:g}", raw) from None
+    if not minimum <= value <= maximum:
+        kind = "an integer" if integer else "a number"
+        raise ConfigError(name, f"{kind} from {minimum:g} to {maximum:g}", raw)
+    return value
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read settings from `env` (default: the process environment, after loading `.env`)."""
+    if env is None:
+        from dotenv import load_dotenv
+
+        load_dotenv(override=False)
+        env = os.environ
+
+    tz = _get(env, "PAPERBOT_TZ") or "UTC"
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError("PAPERBOT_TZ", "an IANA time zone such as Europe/Berlin", tz) from None
+
+    log_level = (_get(env, "PAPERBOT_LOG_LEVEL") or "INFO").upper()
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError("PAPERBOT_LOG_LEVEL", "one of DEBUG, INFO, WARNING, ERROR", log_level)
+
+    admins_raw = _get(env, "PAPERBOT_ADMINS") or ""
+    admins = frozenset(a.strip() for a in admins_raw.replace(" ", ",").split(",") if a.strip())
+    for admin in admins:
+        if admin[:1] not in ("U", "W") or not admin.isalnum():
+            raise ConfigError("PAPERBOT_ADMINS", "a comma-separated list of Slack user ids (U…)", admin)
+
+    emojis_raw = _get(env, "PAPERBOT_SAVE_EMOJI") or "bookmark"
+    save_emojis = tuple(e.strip().strip(":") for e in emojis_raw.split(",") if e.strip().strip(":"))
+    if not save_emojis:
+        raise ConfigError("PAPERBOT_SAVE_EMOJI", "a comma-separated list of emoji names", emojis_raw)
+
+    command = _get(env, "PAPERBOT_COMMAND") or "/papers"
+    if not command.startswith("/") or len(command) < 2 or " " in command:
+        raise ConfigError("PAPERBOT_COMMAND", "a slash command such as /papers", command)
+
+    return Settings(
+        slack_bot_token=_get(env, "SLACK_BOT_TOKEN"),
+        slack_signing_secret=_get(env, "SLACK_SIGNING_SECRET"),
+        slack_app_token=_get(env, "SLACK_APP_TOKEN"),
+        slack_api_url=_url(env, "SLACK_API_URL", DEFAULT_SLACK_API_URL),
+        hf_api_url=_url(env, "HF_API_URL", DEFAULT_HF_API_URL).rstrip("/"),
+        arxiv_api_url=_url(env, "ARXIV_API_URL", DEFAULT_ARXIV_API_URL),
+        data_dir=Path(_get(env, "PAPERBOT_DATA_DIR") or "./data"),
+        host=_get(env, "PAPERBOT_HOST") or "127.0.0.1",
+        port=int(_number(env, "PORT", 3000, minimum=1, maximum=65535, integer=True)),
+        tz=tz,
+        arxiv_delay=_number(env, "PAPERBOT_ARXIV_DELAY", 3.0, minimum=0, maximum=600),
+        http_timeout=_number(env, "PAPERBOT_HTTP_TIMEOUT", 20.0, minimum=0.1, maximum=600),
+        http_retries=int(_number(env, "PAPERBOT_HTTP_RETRIES", 3, minimum=0, maximum=10, integer=True)),
+        log_level=log_level,
+        admins=admins,
+        save_emojis=save_emojis,
+        command=command,
+    )

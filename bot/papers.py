@@ -1,0 +1,230 @@
+"""The paper record: one per paper, keyed by its bare arXiv id, whatever source or version it came from.
+
+Records are plain JSON-able dicts (they are stored in TinyDB as they are). `new_record` builds one from
+what a source saw; `merge_records` folds a newer sighting into a stored record without losing anything.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any, NotRequired, TypedDict
+
+# New-style ids (0704.0001 onwards): YYMM.NNNN or YYMM.NNNNN, optional version.
+_NEW_ID = r"\d{4}\.\d{4,5}"
+# Old-style ids: archive[.SUBJECT-CLASS]/YYMMNNN, e.g. hep-th/9901001, math.GT/0309136.
+_OLD_ID = r"[a-z]+(?:-[a-z]+)*(?:\.[A-Z]{2})?/\d{7}"
+_VERSION = r"(?:v(?P<version>\d+))?"
+
+_BARE_ID_RE = re.compile(rf"^(?:arxiv:)?(?P<id>{_NEW_ID}|{_OLD_ID}){_VERSION}(?:\.pdf)?$", re.IGNORECASE)
+# Ids inside URLs and free text: arxiv.org/abs|pdf/ID, huggingface.co/papers/ID, arXiv:ID, oai:arXiv.org:ID.
+_LINK_ID_RE = re.compile(
+    rf"(?:arxiv\.org/(?:abs|pdf|html)/|huggingface\.co/papers/|hf\.co/papers/|arxiv:|oai:arxiv\.org:)"
+    rf"(?P<id>{_NEW_ID}|{_OLD_ID}){_VERSION}",
+    re.IGNORECASE,
+)
+
+
+class Links(TypedDict, total=False):
+    abs: str
+    pdf: str
+    hf: str
+    github: str
+    project: str
+
+
+class PaperRecord(TypedDict):
+    id: str
+    title: str
+    abstract: str
+    authors: list[str]
+    published: str | None  # ISO 8601 UTC, the v1 date
+    updated: str | None  # ISO 8601 UTC, the newest version seen
+    categories: list[str]
+    primary_category: str | None
+    links: Links
+    upvotes: int | None
+    github_stars: NotRequired[int | None]
+    keywords: list[str]
+    sources: list[str]  # "hf", "arxiv", "slack"
+    version: int | None  # newest arXiv version seen
+    hf_date: str | None  # the Daily Papers day it was listed on (YYYY-MM-DD)
+    comment: NotRequired[str | None]
+    journal_ref: NotRequired[str | None]
+    doi: NotRequired[str | None]
+    first_seen: str  # ISO 8601 UTC
+    last_seen: str
+
+
+def _canonical_case(arxiv_id: str) -> str:
+    if "/" not in arxiv_id:
+        return arxiv_id
+    archive, number = arxiv_id.split("/", 1)
+    if "." in archive:
+        name, subject = archive.split(".", 1)
+        return f"{name.lower()}.{subject.upper()}/{number}"
+    return f"{archive.lower()}/{number}"
+
+
+def parse_arxiv_id(text: str) -> tuple[str, int | None] | None:
+    """Return (bare id, version or None) for an id, `arXiv:` id or arXiv/HF URL; None if it is not one."""
+    candidate = text.strip().strip("<>").split("|", 1)[0].strip()
+    match = _BARE_ID_RE.match(candidate)
+    if match is None:
+        match = _LINK_ID_RE.search(candidate)
+        if match is None:
+            return None
+        # A URL must hold nothing after the id but a version, `.pdf`, a query or a fragment.
+        rest = candidate[match.end():]
+        if rest and not re.match(r"^(?:\.pdf)?/?(?:[?#].*)?$", rest, re.IGNORECASE):
+            return None
+    version = match.group("version")
+    return _canonical_case(match.group("id")), int(version) if version else None
+
+
+def normalize_arxiv_id(text: str) -> str | None:
+    """The bare arXiv id for any accepted spelling (`2405.12345v2`, an abs/pdf/HF URL, `arXiv:…`)."""
+    parsed = parse_arxiv_id(text)
+    return parsed[0] if parsed else None
+
+
+def find_arxiv_ids(text: str) -> list[str]:
+    """Bare ids of every arXiv / Hugging Face paper link or `arXiv:` mention in free text, in order, once."""
+    seen: dict[str, None] = {}
+    for match in _LINK_ID_RE.finditer(text or ""):
+        seen.setdefault(_canonical_case(match.group("id")), None)
+    return list(seen)
+
+
+def clean_text(text: str | None) -> str:
+    """Collapse runs of whitespace (arXiv titles carry line breaks and indentation)."""
+    return " ".join((text or "").split())
+
+
+def iso_utc(value: str | datetime | None) -> str | None:
+    """Normalise an ISO 8601 timestamp (with `Z` or an offset, or a naive UTC one) to `YYYY-MM-DDTHH:MM:SSZ`."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    else:
+        parsed = value
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def abs_url(arxiv_id: str) -> str:
+    return f"https://arxiv.org/abs/{arxiv_id}"
+
+
+def pdf_url(arxiv_id: str) -> str:
+    return f"https://arxiv.org/pdf/{arxiv_id}"
+
+
+def hf_url(arxiv_id: str) -> str:
+    return f"https://huggingface.co/papers/{arxiv_id}"
+
+
+def new_record(
+    arxiv_id: str,
+    *,
+    source: str,
+    seen_at: str | None = None,
+    title: str | None = None,
+    abstract: str | None = None,
+    authors: list[str] | None = None,
+    published: str | None = None,
+    updated: str | None = None,
+    categories: list[str] | None = None,
+    primary_category: str | None = None,
+    links: Links | None = None,
+    upvotes: int | None = None,
+    github_stars: int | None = None,
+    keywords: list[str] | None = None,
+    version: int | None = None,
+    hf_date: str | None = None,
+    comment: str | None = None,
+    journal_ref: str | None = None,
+    doi: str | None = None,
+) -> PaperRecord:
+    """Build a record from one sighting; text is whitespace-normalised, abs/pdf links always present."""
+    parsed = parse_arxiv_id(arxiv_id)
+    if parsed is None:
+        raise ValueError(f"not an arXiv id: {arxiv_id!r}")
+    bare, id_version = parsed
+    seen = seen_at or now_iso()
+    all_links: Links = {"abs": abs_url(bare), "pdf": pdf_url(bare)}
+    for key, value in (links or {}).items():
+        if value:
+            all_links[key] = value  # type: ignore[literal-required]
+    return {
+        "id": bare,
+        "title": clean_text(title),
+        "abstract": clean_text(abstract),
+        "authors": [clean_text(a) for a in (authors or []) if clean_text(a)],
+        "published": iso_utc(published),
+        "updated": iso_utc(updated),
+        "categories": _unique(categories or []),
+        "primary_category": primary_category or None,
+        "links": all_links,
+        "upvotes": upvotes,
+        "github_stars": github_stars,
+        "keywords": _unique(clean_text(k) for k in (keywords or []) if clean_text(k)),
+        "sources": [source],
+        "version": version if version is not None else id_version,
+        "hf_date": hf_date,
+        "comment": clean_text(comment) or None,
+        "journal_ref": clean_text(journal_ref) or None,
+        "doi": doi or None,
+        "first_seen": seen,
+        "last_seen": seen,
+    }
+
+
+def _unique(items: Any) -> list[str]:
+    return list(dict.fromkeys(i for i in items if i))
+
+
+def _min_present(a: str | None, b: str | None) -> str | None:
+    present = [x for x in (a, b) if x]
+    return min(present) if present else None
+
+
+def _max_present(a: Any, b: Any) -> Any:
+    present = [x for x in (a, b) if x is not None]
+    return max(present) if present else None
+
+
+def merge_records(stored: dict[str, Any], seen: dict[str, Any]) -> dict[str, Any]:
+    """Fold a newer sighting `seen` into `stored`; return the merged record (inputs are not modified).
+
+    Newer non-empty values win (upvotes, title, abstract, authors, stars); lists (sources, categories,
+    keywords) are unions; dates keep what is known (first_seen and published the earliest, updated and
+    version the newest). A field the sighting lacks never erases what is stored.
+    """
+    merged: dict[str, Any] = dict(stored)
+    for key in ("title", "abstract", "primary_category", "comment", "journal_ref", "doi", "hf_date"):
+        if seen.get(key):
+            merged[key] = seen[key]
+    if seen.get("authors"):
+        merged["authors"] = list(seen["authors"])
+    for key in ("upvotes", "github_stars"):
+        if seen.get(key) is not None:
+            merged[key] = seen[key]
+    for key in ("categories", "keywords", "sources"):
+        merged[key] = _unique([*stored.get(key, []), *seen.get(key, [])])
+    merged["links"] = {**stored.get("links", {}), **{k: v for k, v in seen.get("links", {}).items() if v}}
+    merged["published"] = _min_present(stored.get("published"), seen.get("published"))
+    merged["updated"] = _max_present(stored.get("updated"), seen.get("updated"))
+    merged["version"] = _max_present(stored.get("version"), seen.get("version"))
+    merged["first_seen"] = _min_present(stored.get("first_seen"), seen.get("first_seen")) or now_iso()
+    merged["last_seen"] = _max_present(stored.get("last_seen"), seen.get("last_seen")) or merged["first_seen"]
+    return merged

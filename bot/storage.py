@@ -1,0 +1,276 @@
+"""Crash-safe, thread-safe TinyDB files under the data directory.
+
+TinyDB's JSONStorage rewrites its file in place (a crash mid-write leaves JSON that does not parse) and
+is not thread-safe. Here:
+
+- `AtomicJSONStorage` keeps the data in memory and writes it by temp file + fsync + rename + fsync of the
+  folder, so a `kill -9` at any moment leaves either the old or the new file, both complete.
+- `Store` puts one lock around every access to its file and offers `transaction()`, which defers the
+  write to the end so a batch of changes costs one rewrite and lands all-or-nothing.
+- `DataDir` keeps each concern in its own file (the big archive apart from the small, hot state), and
+  holds an exclusive lock on the folder for the process that writes it; read-only openers need no lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+from filelock import FileLock, Timeout
+from tinydb import TinyDB
+from tinydb.storages import Storage
+from tinydb.table import Table
+
+log = logging.getLogger(__name__)
+
+LOCK_NAME = ".paperbot.lock"
+OWNER_NAME = ".paperbot.owner"
+STORE_NAMES = ("archive", "channels", "saves", "posts")
+
+
+class StoreError(Exception):
+    """A data-directory problem; str() is a complete, operator-facing sentence."""
+
+
+class CorruptStoreError(StoreError):
+    pass
+
+
+class DataDirBusyError(StoreError):
+    pass
+
+
+class ReadOnlyStoreError(StoreError):
+    pass
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: Path, payload: bytes) -> None:
+    """Replace `path` with `payload` so that a crash leaves either the old or the new content."""
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    fsync_dir(path.parent)
+
+
+class AtomicJSONStorage(Storage):
+    """A TinyDB storage that caches the document tree and writes it atomically (see module doc)."""
+
+    def __init__(self, path: str | Path, read_only: bool = False) -> None:
+        self.path = Path(path)
+        self.read_only = read_only
+        self._data: dict[str, dict[str, Any]] | None = None
+        self._deferred = 0
+        self._dirty = False
+        self.writes = 0  # file rewrites, for tests and benchmarks
+
+    def read(self) -> dict[str, dict[str, Any]]:
+        if self._data is None:
+            self._data = self._load()
+        return self._data
+
+    def _load(self) -> dict[str, dict[str, Any]]:
+        try:
+            payload = self.path.read_bytes()
+        except FileNotFoundError:
+            return {}
+        except OSError as exc:
+            raise CorruptStoreError(f"cannot read {self.path}: {exc.strerror}") from None
+        try:
+            data = orjson.loads(payload) if payload.strip() else {}
+        except orjson.JSONDecodeError as exc:
+            raise CorruptStoreError(
+                f"{self.path} is not valid JSON ({exc}). paperbot will not overwrite it. "
+                f"Restore it from a backup, or move it aside to start that store empty."
+            ) from None
+        if not isinstance(data, dict) or not all(isinstance(t, dict) for t in data.values()):
+            raise CorruptStoreError(
+                f"{self.path} is not a TinyDB file (expected an object of tables). "
+                f"Restore it from a backup, or move it aside to start that store empty."
+            )
+        return data
+
+    def write(self, data: dict[str, dict[str, Any]]) -> None:
+        if self.read_only:
+            raise ReadOnlyStoreError(f"{self.path} is open read-only")
+        self._data = data
+        if self._deferred:
+            self._dirty = True
+        else:
+            self._flush()
+
+    def _flush(self) -> None:
+        assert self._data is not None
+        try:
+            atomic_write_bytes(self.path, orjson.dumps(self._data))
+        except BaseException:
+            # TinyDB already changed the cached tree in place: go back to what the disk holds.
+            self._data = self._load()
+            raise
+        self.writes += 1
+
+    def begin(self) -> None:
+        self._deferred += 1
+
+    def end(self, commit: bool) -> None:
+        self._deferred -= 1
+        if self._deferred:
+            return
+        dirty, self._dirty = self._dirty, False
+        if commit and dirty:
+            self._flush()
+        elif not commit and dirty:
+            self._data = self._load()
+
+    def reload(self) -> None:
+        self._data = None
+
+    def close(self) -> None:
+        pass
+
+
+class KeyedTable(Table):
+    """A table whose document ids are our own string keys (arXiv ids, `user:paper`, …)."""
+
+    document_id_class = str  # type: ignore[assignment]
+
+
+class KeyedTinyDB(TinyDB):
+    table_class = KeyedTable
+
+
+class Store:
+    """One TinyDB file with one lock around every access."""
+
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        self.path = path
+        self._db = KeyedTinyDB(path, storage=AtomicJSONStorage, read_only=read_only)
+        self._storage: AtomicJSONStorage = self._db.storage  # type: ignore[assignment]
+        self.lock = threading.RLock()
+        with self.lock:
+            self._storage.read()  # fail now, not on first use, if the file is unreadable
+
+    @property
+    def read_only(self) -> bool:
+        return self._storage.read_only
+
+    @property
+    def writes(self) -> int:
+        return self._storage.writes
+
+    def table(self, name: str) -> KeyedTable:
+        return self._db.table(name)  # type: ignore[return-value]
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[KeyedTinyDB]:
+        """Hold the lock; every change inside is written once, on success, or not at all."""
+        with self.lock:
+            self._storage.begin()
+            try:
+                yield self._db
+            except BaseException:
+                self._storage.end(commit=False)
+                self._db.clear_cache()
+                raise
+            self._storage.end(commit=True)
+
+    def raw_table(self, name: str) -> dict[str, dict[str, Any]]:
+        """The live stored documents of a table, keyed by id. Callers hold `lock` and must not mutate."""
+        return self._storage.read().get(name, {})
+
+    def reload(self) -> None:
+        """Re-read the file (read-only openers use this to see another process's writes)."""
+        with self.lock:
+            self._storage.reload()
+            self._db.clear_cache()
+            self._storage.read()
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class DataDir:
+    """The data directory: one `Store` per concern, and the writer lock."""
+
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        self.path = Path(path)
+        self.read_only = read_only
+        self._stores: dict[str, Store] = {}
+        self._stores_lock = threading.Lock()
+        self._file_lock: FileLock | None = None
+        if read_only:
+            if not self.path.is_dir():
+                raise StoreError(f"data directory {self.path} does not exist (set PAPERBOT_DATA_DIR)")
+            return
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create data directory {self.path}: {exc.strerror}") from None
+        self._file_lock = FileLock(self.path / LOCK_NAME, thread_local=False)
+        try:
+            self._file_lock.acquire(timeout=0)
+        except Timeout:
+            raise DataDirBusyError(
+                f"data directory {self.path} is in use by another paperbot process ({self._owner()}). "
+                f"Stop it first; read-only commands such as `paperbot search` work alongside it."
+            ) from None
+        (self.path / OWNER_NAME).write_text(f"pid {os.getpid()}: {' '.join(_argv())}\n")
+        for stale in self.path.glob("*.json.tmp-*"):  # left by a process killed mid-write
+            with contextlib.suppress(OSError):
+                stale.unlink()
+
+    def _owner(self) -> str:
+        try:
+            return (self.path / OWNER_NAME).read_text().strip() or "unknown pid"
+        except OSError:
+            return "unknown pid"
+
+    def store(self, name: str) -> Store:
+        if name not in STORE_NAMES:
+            raise ValueError(f"unknown store {name!r}")
+        with self._stores_lock:
+            if name not in self._stores:
+                self._stores[name] = Store(self.path / f"{name}.json", read_only=self.read_only)
+                log.debug("store.open name=%s path=%s", name, self.path / f"{name}.json")
+            return self._stores[name]
+
+    def close(self) -> None:
+        for store in self._stores.values():
+            store.close()
+        self._stores.clear()
+        if self._file_lock is not None:
+            self._file_lock.release()
+            self._file_lock = None
+
+    def __enter__(self) -> DataDir:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _argv() -> list[str]:
+    import sys
+
+    return [Path(sys.argv[0]).name, *sys.argv[1:]] if sys.argv else ["python"]
