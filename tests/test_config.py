@@ -1,0 +1,66 @@
+"""Settings: defaults, and one clear line naming the variable for every bad value."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_defaults() -> None:
+    settings = load_settings({})
+    assert settings.slack_api_url == "https://slack.com/api/"
+    assert settings.hf_api_url == "https://huggingface.co/api"
+    assert settings.arxiv_api_url == "https://export.arxiv.org/api/query"
+    assert settings.data_dir == Path("./data")
+    assert settings.port == 3000
+    assert settings.tz == "UTC"
+    assert settings.arxiv_delay == 3.0
+    assert settings.save_emojis == ("bookmark",)
+    assert settings.command == "/papers"
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"PORT": "abc"}, "PORT"),
+        ({"PORT": "70000"}, "PORT"),
+        ({"PAPERBOT_TZ": "Mars/Olympus"}, "PAPERBOT_TZ"),
+        ({"HF_API_URL": "ftp://x"}, "HF_API_URL"),
+        ({"SLACK_API_URL": "not a url"}, "SLACK_API_URL"),
+        ({"PAPERBOT_ARXIV_DELAY": "-1"}, "PAPERBOT_ARXIV_DELAY"),
+        ({"PAPERBOT_ADMINS": "alice"}, "PAPERBOT_ADMINS"),
+        ({"PAPERBOT_COMMAND": "papers"}, "PAPERBOT_COMMAND"),
+        ({"PAPERBOT_LOG_LEVEL": "LOUD"}, "PAPERBOT_LOG_LEVEL"),
+    ],
+)
+def test_malformed_values_name_the_variable(env: dict[str, str], variable: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(env)
+    assert info.value.variable == variable
+    assert str(info.value).startswith(f"{variable} must be")
+
+
+def test_slack_credentials_checked_only_when_serving() -> None:
+    settings = load_settings({})
+    with pytest.raises(ConfigError, match="SLACK_BOT_TOKEN"):
+        settings.require_slack()
+    with pytest.raises(ConfigError, match="SLACK_BOT_TOKEN"):
+        load_settings({"SLACK_BOT_TOKEN": "xapp-wrong-kind"}).require_slack()
+    with pytest.raises(ConfigError, match="SLACK_SIGNING_SECRET"):
+        load_settings({"SLACK_BOT_TOKEN": "xoxb-1-2-abc"}).require_slack()
+    load_settings({"SLACK_BOT_TOKEN": "xoxb-1-2-abc", "SLACK_SIGNING_SECRET": "0123456789abcdef"}).require_slack()
+    load_settings({"SLACK_BOT_TOKEN": "xoxb-1-2-abc", "SLACK_APP_TOKEN": "xapp-1-A-1-abc"}).require_slack()
+
+
+def test_cli_prints_one_line_not_a_traceback(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "PORT": "nope", "PAPERBOT_DATA_DIR": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-m", "bot", "ingest"], capture_output=True, text=True,
+                            env=env, cwd=tmp_path, timeout=60)
+    assert result.returncode == 2
+    expected = "paperbot: configuration error: PORT must be an integer from 1 to 65535 (got 'nope')"
+    assert result.stderr.strip() == expected
