@@ -1,0 +1,75 @@
+"""The ledger of messages the bot posted about papers: (channel, ts) → paper id.
+
+A reaction names only (channel, ts), so this is how a reaction finds its paper; it is also how a digest
+knows a paper was already posted to a channel. Lookups are answered from in-memory maps (the file is
+only read at start-up); each post is one durable write to its own small file, apart from the archive.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from tinydb.table import Document
+
+from bot.papers import now_iso
+from bot.storage import Store
+
+POSTS_TABLE = "posts"
+
+
+@dataclass(frozen=True)
+class Post:
+    channel: str
+    ts: str
+    paper_id: str
+    kind: str  # "digest", "share", …
+    posted_at: str
+
+
+class PostLedger:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._lock = threading.Lock()
+        self._by_message: dict[tuple[str, str], str] = {}
+        self._by_channel: dict[str, set[str]] = {}
+        with store.lock:
+            for doc in store.raw_table(POSTS_TABLE).values():
+                self._remember(doc["channel"], doc["ts"], doc["paper_id"])
+
+    def _remember(self, channel: str, ts: str, paper_id: str) -> None:
+        self._by_message[(channel, ts)] = paper_id
+        self._by_channel.setdefault(channel, set()).add(paper_id)
+
+    def record(self, channel: str, ts: str, paper_id: str, kind: str, **extra: Any) -> Post:
+        """Persist that message `ts` in `channel` is about `paper_id` (durable when this returns)."""
+        post = Post(channel=channel, ts=ts, paper_id=paper_id, kind=kind, posted_at=now_iso())
+        doc = {"channel": channel, "ts": ts, "paper_id": paper_id, "kind": kind, "posted_at": post.posted_at, **extra}
+        with self._store.transaction():
+            table = self._store.table(POSTS_TABLE)
+            key = f"{channel}:{ts}"
+            if table.contains(doc_id=key):
+                table.update(doc, doc_ids=[key])
+            else:
+                table.insert(Document(doc, doc_id=key))
+        with self._lock:
+            self._remember(channel, ts, paper_id)
+        return post
+
+    def paper_for(self, channel: str, ts: str) -> str | None:
+        with self._lock:
+            return self._by_message.get((channel, ts))
+
+    def papers_in(self, channel: str) -> set[str]:
+        """Every paper the bot has posted to `channel` (a copy)."""
+        with self._lock:
+            return set(self._by_channel.get(channel, ()))
+
+    def was_posted(self, channel: str, paper_id: str) -> bool:
+        with self._lock:
+            return paper_id in self._by_channel.get(channel, ())
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._by_message)
