@@ -101,9 +101,8 @@ class Archive:
                     continue
                 merged = merge_records(old, record)
                 if _same_except_last_seen(old, merged):
+                    # last_seen alone is not worth rewriting a 100k-paper file for.
                     result.unchanged.append(key)
-                    if merged.get("last_seen") != old.get("last_seen"):
-                        updates[key] = merged
                     continue
                 updates[key] = merged
                 result.updated.append(key)

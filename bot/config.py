@@ -44,6 +44,7 @@ class Settings:
     arxiv_delay: float
     http_timeout: float
     http_retries: int
+    http_backoff: float
     log_level: str
     admins: frozenset[str]
     save_emojis: tuple[str, ...]
@@ -146,6 +147,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         arxiv_delay=_number(env, "PAPERBOT_ARXIV_DELAY", 3.0, minimum=0, maximum=600),
         http_timeout=_number(env, "PAPERBOT_HTTP_TIMEOUT", 20.0, minimum=0.1, maximum=600),
         http_retries=int(_number(env, "PAPERBOT_HTTP_RETRIES", 3, minimum=0, maximum=10, integer=True)),
+        http_backoff=_number(env, "PAPERBOT_HTTP_BACKOFF", 1.0, minimum=0, maximum=60),
         log_level=log_level,
         admins=admins,
         save_emojis=save_emojis,

@@ -206,16 +206,20 @@ def _max_present(a: Any, b: Any) -> Any:
 def merge_records(stored: dict[str, Any], seen: dict[str, Any]) -> dict[str, Any]:
     """Fold a newer sighting `seen` into `stored`; return the merged record (inputs are not modified).
 
-    Newer non-empty values win (upvotes, title, abstract, authors, stars); lists (sources, categories,
+    Newer non-empty values win, except that arXiv is the authority for the bibliographic fields (title,
+    abstract, authors): once arXiv has been seen, another source only fills them if they are empty, so
+    alternating HF and arXiv sightings do not flip the record back and forth. Lists (sources, categories,
     keywords) are unions; dates keep what is known (first_seen and published the earliest, updated and
     version the newest). A field the sighting lacks never erases what is stored.
     """
     merged: dict[str, Any] = dict(stored)
-    for key in ("title", "abstract", "primary_category", "comment", "journal_ref", "doi", "hf_date"):
+    authoritative = "arxiv" in seen.get("sources", ()) or "arxiv" not in stored.get("sources", ())
+    for key in ("title", "abstract", "authors"):
+        if seen.get(key) and (authoritative or not stored.get(key)):
+            merged[key] = list(seen[key]) if key == "authors" else seen[key]
+    for key in ("primary_category", "comment", "journal_ref", "doi", "hf_date"):
         if seen.get(key):
             merged[key] = seen[key]
-    if seen.get("authors"):
-        merged["authors"] = list(seen["authors"])
     for key in ("upvotes", "github_stars"):
         if seen.get(key) is not None:
             merged[key] = seen[key]

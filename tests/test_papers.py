@@ -87,3 +87,18 @@ def test_merge_keeps_everything_known_and_takes_newer_upvotes() -> None:
     assert merged2["categories"] == ["cs.LG", "cs.CL", "stat.ML"]
     assert merged2["updated"] == "2024-06-01T00:00:00Z"
     assert merged == merge_records(arxiv, hf)  # inputs untouched
+
+
+def test_arxiv_is_the_authority_for_bibliographic_fields() -> None:
+    arxiv = new_record("2405.12345v1", source="arxiv", title="The arXiv Title", abstract="arXiv abstract.",
+                       authors=["A. Author", "B. Author"])
+    hf = new_record("2405.12345", source="hf", title="The HF Title", abstract="HF summary.", authors=["A. Author"],
+                    upvotes=40)
+    merged = merge_records(arxiv, hf)
+    assert (merged["title"], merged["abstract"], merged["authors"]) == (
+        "The arXiv Title", "arXiv abstract.", ["A. Author", "B. Author"])
+    assert merged["upvotes"] == 40
+    assert merge_records(merged, hf) == merged  # a repeated HF sighting changes nothing
+    # HF-only papers take HF's text; a later arXiv sighting replaces it.
+    assert merge_records(hf, arxiv)["title"] == "The arXiv Title"
+    assert merge_records(hf, hf)["title"] == "The HF Title"

@@ -1,0 +1,37 @@
+"""Shared pytest fixtures. Keep each block self-contained: several areas of the suite add fixtures here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+
+# --- paper sources: a local Hugging Face + arXiv API (tests/fake_sources.py) ---------------------------
+@pytest.fixture
+def fake_sources() -> Iterator[object]:
+    from fake_sources import FakeSources
+
+    with FakeSources() as server:
+        yield server
+
+
+# --- Slack: the Web API emulator plus the real app behind waitress (tests/slack_emulator.py, slack_driver.py) ---
+@pytest.fixture
+def slack_stack_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """`make(papers, env=None)` starts a stack; every stack is stopped afterwards, and the test fails if the
+    bot sent Slack anything it would reject (invalid blocks, no text fallback, a 6th post to a response URL)."""
+    from slack_driver import start_stack
+
+    stacks = []
+
+    def make(papers: list[dict] = (), env: dict[str, str] | None = None) -> object:
+        stack = start_stack(tmp_path_factory.mktemp("slack-data"), list(papers), env=env)
+        stacks.append(stack)
+        return stack
+
+    yield make
+    problems = [p for stack in stacks for p in stack.slack.problems]
+    for stack in stacks:
+        stack.stop()
+    assert problems == [], f"the bot sent Slack something it would reject: {problems}"
