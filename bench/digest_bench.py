@@ -1,0 +1,251 @@
+"""Digest planning time: 200 channels × 5 topics against a day of 500 new papers over a 100k archive.
+
+Builds a data directory with a synthetic archive (bench/synthetic.py) of `--papers` papers of which
+`--new` arrived this morning (60 % listed on Daily Papers, the rest arXiv-only), a month of earlier
+digests and posts in the ledgers, and `--channels` channels with `--topics` topics each (single words,
+quoted phrases, two-word queries, exclusions, authors; 30 % of channels also follow arXiv categories).
+Then times `DigestService.plan` for all channels at once — what the scheduler does when they are due
+together — with the real search index (`SearchIndex.match`), and reports how many papers the topics
+match (a broad one-word topic must not flood a channel).
+
+    .venv/bin/python bench/digest_bench.py            # ~1 min, most of it building the archive
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import platform
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+from tinydb.table import Document  # noqa: E402
+
+from bot.archive import Archive  # noqa: E402
+from bot.channels import Channels  # noqa: E402
+from bot.digest import DIGESTS_TABLE, DigestLedger, DigestOptions, DigestService, DigestSettings  # noqa: E402
+from bot.posts import POSTS_TABLE, PostLedger  # noqa: E402
+from bot.scheduler import ScheduleChange  # noqa: E402
+from bot.storage import DataDir  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+NOW = datetime(2025, 6, 3, 7, 0, tzinfo=UTC)  # 09:00 in Berlin
+CATEGORIES = ("cs.LG", "cs.CL", "cs.CV", "cs.AI", "stat.ML", "cs.RO")
+
+
+def make_topics(rng: random.Random, count: int) -> list[str]:
+    from synthetic import CONTENT_WORDS, LAST_NAMES
+
+    from bot.search.text import STOP_WORDS
+
+    words = [w for w in dict.fromkeys(CONTENT_WORDS) if len(w) > 3 and w not in STOP_WORDS]
+    specific = words[40:]  # the head ("model", "learning", ...) is what nobody would watch alone
+    topics: list[str] = []
+    while len(topics) < count:
+        kind = rng.random()
+        if kind < 0.35:
+            topic = rng.choice(specific)
+        elif kind < 0.65:
+            topic = f'"{rng.choice(specific)} {rng.choice(specific)}"'
+        elif kind < 0.85:
+            topic = f"{rng.choice(specific)} {rng.choice(specific)}"
+        elif kind < 0.95:
+            topic = f"{rng.choice(specific)} -{rng.choice(specific)}"
+        else:
+            topic = f"author:{rng.choice(LAST_NAMES).lower()}"
+        if topic not in topics:
+            topics.append(topic)
+    return topics
+
+
+def build(path: Path, papers: int, new: int, channels: int, topics: int, seed: int) -> dict[str, Any]:
+    from synthetic import generate_papers
+
+    rng = random.Random(seed)
+    started = time.monotonic()
+    records = generate_papers(papers, seed)
+    today = NOW.date().isoformat()
+    fresh = NOW - timedelta(minutes=15)  # ingested just before the digest
+    for i, record in enumerate(records[-new:]):
+        record["first_seen"] = record["last_seen"] = fresh.strftime("%Y-%m-%dT%H:%M:%SZ")
+        record["published"] = (NOW - timedelta(days=1 + i % 3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if i % 10 < 6:
+            record["sources"] = ["hf", "arxiv"]
+            record["hf_date"] = today
+            record["upvotes"] = rng.randint(0, 120)
+        else:
+            record["sources"] = ["arxiv"]
+            record["hf_date"] = None
+    for record in records[:-new]:  # the archive: nothing in it is new
+        record["first_seen"] = min(record["first_seen"], "2025-05-01T00:00:00Z")
+        if record.get("hf_date"):
+            record["hf_date"] = min(record["hf_date"], "2025-05-01")
+    generated = time.monotonic() - started
+
+    channel_ids = [f"C0BENCH{n:04d}" for n in range(channels)]
+    all_topics = make_topics(rng, channels * topics)
+    old_ids = [r["id"] for r in records[:-new]]
+    with DataDir(path) as data_dir:
+        Archive(data_dir.store("archive")).upsert(records)
+        chans = Channels(data_dir.store("channels"))
+        options = DigestOptions(default_tz="Europe/Berlin")
+        settings = DigestSettings(data_dir.store("channels"), options)
+        for n, cid in enumerate(channel_ids):
+            for topic in all_topics[n * topics:(n + 1) * topics]:
+                chans.watch(cid, topic, "U0BENCH")
+            settings.change_schedule(cid, "U0BENCH", ScheduleChange(), NOW - timedelta(days=60))
+            if n % 10 < 3:
+                settings.set_sources(cid, "U0BENCH", ("hf", *rng.sample(CATEGORIES, 2)), NOW - timedelta(days=60))
+        # A month of earlier digests (10 posts a day per channel), written in one transaction each.
+        posts_store = data_dir.store("posts")
+        with posts_store.transaction():
+            digests, posts = posts_store.table(DIGESTS_TABLE), posts_store.table(POSTS_TABLE)
+            docs, post_docs = [], []
+            for cid in channel_ids:
+                for back in range(1, 31):
+                    day = NOW - timedelta(days=back)
+                    picks = rng.sample(old_ids, 10)
+                    docs.append(Document({
+                        "channel": cid, "date": day.date().isoformat(), "trigger": "schedule", "status": "done",
+                        "planned_at": day.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        "since": (day - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        "picks": [{"id": p, "score": 1.0, "topic": "x"} for p in picks], "skipped": [],
+                        "candidates": 500, "header_ts": f"{day.timestamp():.6f}", "attempts": 1,
+                        "next_try_at": None, "last_error": None, "done_at": None, "posted": 10,
+                    }, doc_id=f"{cid}:{day.date().isoformat()}"))
+                    for k, pid in enumerate(picks):
+                        ts = f"{day.timestamp() + k + 1:.6f}"
+                        post_docs.append(Document({"channel": cid, "ts": ts, "paper_id": pid, "kind": "digest",
+                                                   "posted_at": day.strftime("%Y-%m-%dT%H:%M:%SZ")},
+                                                  doc_id=f"{cid}:{ts}"))
+            digests.insert_multiple(docs)
+            posts.insert_multiple(post_docs)
+    return {"generate_s": round(generated, 1), "build_s": round(time.monotonic() - started, 1),
+            "topics": len(all_topics)}
+
+
+class MatchTimer:
+    """Wraps the index to time `match` (the search core's share of planning)."""
+
+    def __init__(self, index: Any) -> None:
+        self.index = index
+        self.seconds = 0.0
+        self.calls = 0
+
+    def match(self, query: str, paper_ids: Any = None) -> Any:
+        started = time.perf_counter()
+        try:
+            return self.index.match(query, paper_ids=paper_ids)
+        finally:
+            self.seconds += time.perf_counter() - started
+            self.calls += 1
+
+
+def run(path: Path, repeats: int) -> dict[str, Any]:
+    from bot.search import SearchIndex
+    from bot.search.text import STOP_WORDS
+
+    with DataDir(path) as data_dir:
+        archive = Archive(data_dir.store("archive"))
+        started = time.monotonic()
+        index = SearchIndex.build(archive.snapshot())
+        index_s = time.monotonic() - started
+        options = DigestOptions(default_tz="Europe/Berlin")
+        service = DigestService(archive=archive, index=index, settings=DigestSettings(data_dir.store("channels"),
+                                                                                     options),
+                                ledger=DigestLedger(data_dir.store("posts")), posts=PostLedger(data_dir.store("posts")),
+                                options=options)
+        channels = [c for c in service.channels() if c.active]
+        items = [(c, NOW.date()) for c in channels]
+        timer = MatchTimer(index)
+        service.index = timer
+        timings, in_match = [], []
+        plans: dict[Any, Any] = {}
+        for _ in range(repeats):
+            timer.seconds = 0.0
+            started = time.perf_counter()
+            plans = service.plan(items, NOW)
+            timings.append(time.perf_counter() - started)
+            in_match.append(timer.seconds)
+        picks = [len(p.picks) for p in plans.values()]
+        matched = [len(p.picks) + len(p.skipped) for p in plans.values()]
+        candidates = [p.candidates for p in plans.values()]
+        # Flooding check: how many of the day's papers does each single-word topic match?
+        pool_ids = {r["id"] for r in archive.snapshot() if r["first_seen"] >= "2025-06-01"}
+        single = sorted({t for c in channels for t in c.topics if " " not in t and ":" not in t})
+        per_word = sorted(len(index.match(t, paper_ids=pool_ids)) for t in single if t not in STOP_WORDS)
+        broad = {w: len(index.match(w, paper_ids=pool_ids)) for w in ("model", "learning", "data", "diffusion",
+                                                                      "reasoning", "agents")}
+        return {
+            "channels": len(channels), "topics_per_channel": statistics.fmean(len(c.topics) for c in channels),
+            "archive": len(archive), "new_papers": len(pool_ids), "index_build_s": round(index_s, 1),
+            "plan_s": {"min": round(min(timings), 3), "median": round(statistics.median(timings), 3),
+                       "max": round(max(timings), 3), "repeats": repeats},
+            # Where the time goes: inside SearchIndex.match (bot/search) and in the digest code around it.
+            "in_index_match_s": round(statistics.median(in_match), 3),
+            "outside_index_match_s": round(statistics.median(t - m for t, m in zip(timings, in_match, strict=True)), 3),
+            "match_calls_per_plan": timer.calls // repeats,
+            "candidates_per_channel": {"mean": round(statistics.fmean(candidates), 1), "max": max(candidates)},
+            "matched_per_channel": {"mean": round(statistics.fmean(matched), 2), "max": max(matched),
+                                    "channels_with_none": sum(1 for m in matched if m == 0)},
+            "posted_per_channel": {"mean": round(statistics.fmean(picks), 2),
+                                   "at_max": sum(1 for p in picks if p >= options.default_max)},
+            "single_word_topic_matches_of_the_day": {"topics": len(per_word), "median": statistics.median(per_word),
+                                                     "p95": per_word[int(0.95 * (len(per_word) - 1))],
+                                                     "max": per_word[-1]},
+            "broad_words_matches_of_the_day": broad,
+        }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--papers", type=int, default=100_000)
+    parser.add_argument("--new", type=int, default=500)
+    parser.add_argument("--channels", type=int, default=200)
+    parser.add_argument("--topics", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--data-dir", type=Path, help="reuse (or build once into) this directory")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+
+    built: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="digest-bench-") as tmp:
+        path = args.data_dir or Path(tmp)
+        if not (path / "archive.json").exists():
+            built = build(path, args.papers, args.new, args.channels, args.topics, args.seed)
+            print(f"built in {built['build_s']} s", file=sys.stderr)
+        result = run(path, args.repeats)
+    result.update(built)
+    machine = f"{platform.machine()}, Python {platform.python_version()}"
+    result["machine"] = machine
+    print(json.dumps(result, indent=2))
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "digest_bench.json").write_text(json.dumps(result, indent=2) + "\n")
+    plan = result["plan_s"]
+    (RESULTS / "digest_bench.md").write_text(
+        f"# Digest planning benchmark\n\n{machine}\n\n"
+        f"{result['channels']} channels × {result['topics_per_channel']:g} topics, {result['new_papers']} new papers, "
+        f"{result['archive']:,} in the archive: planning all digests took {plan['median']} s (median of "
+        f"{plan['repeats']}; min {plan['min']} s, max {plan['max']} s): {result['in_index_match_s']} s inside "
+        f"SearchIndex.match ({result['match_calls_per_plan']} calls), {result['outside_index_match_s']} s in the "
+        f"digest code around it.\n\n"
+        f"Matched per channel: mean {result['matched_per_channel']['mean']}, "
+        f"max {result['matched_per_channel']['max']}; "
+        f"single-word topics match median {result['single_word_topic_matches_of_the_day']['median']} and at most "
+        f"{result['single_word_topic_matches_of_the_day']['max']} of the day's papers.\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

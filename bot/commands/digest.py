@@ -1,0 +1,112 @@
+"""`paperbot digest [--channel C] [--dry-run]`: post today's digests now, or print what they would contain.
+
+- `--dry-run` opens the data directory read-only (it works while the bot runs), records nothing, and
+  prints each channel's digest: the papers in order, with the topic each matched.
+- Without it, it needs SLACK_BOT_TOKEN and the data directory's writer lock (it refuses while
+  `paperbot run` holds it: the running bot posts the digests itself) and posts exactly like the scheduler:
+  a channel whose digest for today is done is left alone, an interrupted one is resumed.
+
+Without `--channel`: every channel whose digest is on (has topics, schedule on, not paused).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from typing import Any
+
+from bot.commands import CommandError
+from bot.config import Settings
+
+CHANNEL_RE = re.compile(r"^[CGD][A-Z0-9]{2,30}$")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "digest", help="post today's channel digests now (or --dry-run to print them)",
+        description="Post today's digest of each channel now (or of one with --channel), exactly as the scheduler "
+                    "would: a digest already posted today is not posted again. --dry-run prints what would be "
+                    "posted and records nothing.")
+    parser.add_argument("--channel", metavar="C", help="one Slack channel id (C…), even if its schedule is off")
+    parser.add_argument("--dry-run", action="store_true", help="print what would be posted; post and record nothing")
+    parser.set_defaults(handler=handle)
+
+
+def _channels(service: Any, channel: str | None) -> list[Any]:
+    if channel is None:
+        chosen = [c for c in service.channels() if c.active]
+        if not chosen:
+            raise CommandError("no channel has a digest yet (watch a topic with /papers watch in a channel)")
+        return chosen
+    if not CHANNEL_RE.match(channel):
+        raise CommandError(f"--channel must be a Slack channel id such as C0123ABCD (got {channel!r})", status=2)
+    found = service.channel(channel)
+    if not found.topics:
+        raise CommandError(f"channel {channel} watches no topics, so its digest would be empty")
+    return [found]
+
+
+def _print_plan(service: Any, channel: Any, plan: Any, next_digest: bool) -> None:
+    day = plan.day.isoformat()
+    what = "next digest" if next_digest else f"digest for {day}"
+    note = " [paused: " + channel.paused + "]" if channel.paused else ""
+    print(f"{channel.channel} {what} ({channel.schedule.describe()}){note}: {len(plan.picks)} paper(s) of "
+          f"{plan.candidates} new, {len(plan.skipped)} over the maximum of {channel.max_papers}")
+    records = service.archive.get_many(p.paper_id for p in plan.picks)
+    for position, pick in enumerate(plan.picks, 1):
+        title = " ".join(str((records.get(pick.paper_id) or {}).get("title") or "").split())
+        print(f"  {position:2d}. {pick.paper_id:<16} {title[:90]}  [{pick.topic}; {pick.score:.2f}]")
+
+
+def handle(args: argparse.Namespace, settings: Settings) -> int:
+    if args.dry_run:
+        return _dry_run(args, settings)
+    if not settings.slack_bot_token:
+        raise CommandError("posting digests needs SLACK_BOT_TOKEN (or use --dry-run)", status=2)
+    from bot.digest import open_digest_service
+    from bot.services import Services
+    from bot.slack.app import create_web_client
+    from bot.slack.digest_poster import SlackPoster
+
+    services = Services.from_settings(settings)  # the writer lock: refuses while `paperbot run` holds it
+    try:
+        poster = SlackPoster(create_web_client(settings), command=settings.command)
+        service = open_digest_service(services, settings, poster=poster)
+        failed = 0
+        for channel in _channels(service, args.channel):
+            result = service.run(channel, service.today(channel), trigger="cli")
+            detail = f"{result.posted} posted of {result.planned}"
+            if result.error:
+                detail += f"; {result.error}"
+            print(f"{channel.channel} {result.day.isoformat()}: {result.status} ({detail})", flush=True)
+            failed += result.status in ("incomplete", "paused")
+    except KeyboardInterrupt:
+        print("paperbot: interrupted; run it again to resume the digest", file=sys.stderr)
+        return 130
+    finally:
+        services.close()
+    return 1 if failed else 0
+
+
+def _dry_run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.archive import Archive
+    from bot.digest import DigestLedger, DigestOptions, DigestService, DigestSettings
+    from bot.posts import PostLedger
+    from bot.search import SearchIndex
+    from bot.storage import DataDir
+
+    data_dir = DataDir(settings.data_dir, read_only=True)
+    try:
+        archive = Archive(data_dir.store("archive"))
+        options = DigestOptions.from_settings(settings)
+        service = DigestService(archive=archive, index=SearchIndex.build(archive.snapshot()),
+                                settings=DigestSettings(data_dir.store("channels"), options),
+                                ledger=DigestLedger(data_dir.store("posts")),
+                                posts=PostLedger(data_dir.store("posts")), options=options)
+        for channel in _channels(service, args.channel):
+            plan, next_digest = service.preview(channel)
+            _print_plan(service, channel, plan, next_digest)
+    finally:
+        data_dir.close()
+    return 0

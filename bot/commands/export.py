@@ -1,0 +1,72 @@
+"""`paperbot export`: a user's reading list (or a channel's posted papers) as BibTeX.
+
+Opens the data directory read-only, so it works while the bot runs (the bot's writes are atomic renames:
+this sees the saves as of the moment it starts).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+from bot.archive import Archive
+from bot.bibtex import to_bibtex
+from bot.commands import CommandError
+from bot.config import Settings
+from bot.posts import PostLedger
+from bot.saves import Saves, records_for
+from bot.storage import DataDir, atomic_write_bytes
+
+_USER_RE = re.compile(r"^[UW][A-Z0-9]{2,30}$")
+_CHANNEL_RE = re.compile(r"^[CGD][A-Z0-9]{2,30}$")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "export", help="export a reading list as BibTeX",
+        description="Write a user's saved papers (newest first), or the papers paperbot posted to a channel, "
+                    "as BibTeX. Reads the data directory without locking it: safe while the bot runs.")
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--user", metavar="U…", help="the Slack user id whose reading list to export")
+    which.add_argument("--channel", metavar="C…", help="a Slack channel id: the papers paperbot posted there")
+    parser.add_argument("--format", choices=("bibtex",), default="bibtex", help="output format (default: bibtex)")
+    parser.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of standard output")
+    parser.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace, settings: Settings) -> int:
+    if args.user is not None and not _USER_RE.match(args.user):
+        raise CommandError(f"--user must be a Slack user id such as U0123ABCD (got {args.user!r})", status=2)
+    if args.channel is not None and not _CHANNEL_RE.match(args.channel):
+        raise CommandError(f"--channel must be a Slack channel id such as C0123ABCD (got {args.channel!r})",
+                           status=2)
+    data_dir = DataDir(settings.data_dir, read_only=True)
+    try:
+        if args.user:
+            ids = [s.paper_id for s in Saves(data_dir.store("saves")).saved(args.user)]
+            what = f"{args.user}'s reading list"
+            if not ids:
+                raise CommandError(f"{args.user} has no saved papers (user ids are case-sensitive, like U0123ABCD)")
+        else:
+            # Newest arXiv ids first: the ledger keeps no order per channel.
+            ids = sorted(PostLedger(data_dir.store("posts")).papers_in(args.channel), reverse=True)
+            what = f"papers posted to {args.channel}"
+            if not ids:
+                raise CommandError(f"paperbot has posted no papers to {args.channel}")
+        records = records_for(Archive(data_dir.store("archive")), ids)
+    finally:
+        data_dir.close()
+    text = to_bibtex(records)
+    if args.output:
+        try:
+            atomic_write_bytes(Path(args.output).resolve(), text.encode())
+        except OSError as exc:
+            raise CommandError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+        print(f"export: {len(records)} papers ({what}) written to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        print(f"export: {len(records)} papers ({what})", file=sys.stderr)
+    return 0

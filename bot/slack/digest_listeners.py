@@ -1,0 +1,185 @@
+"""`/papers digest`, `digest preview`, `schedule`, `sources` and `topics` (with 7-day counts).
+
+Parse what was typed, call bot.digest, render with digest_blocks. Settings changes are announced in the
+channel (they change what everyone there gets); views and refusals are ephemeral. Posting a digest now and
+changing settings are limited to PAPERBOT_ADMINS when that is set, like `watch`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from bot.digest import DigestService, SourcesError, parse_sources
+from bot.scheduler import ScheduleError, parse_schedule_args
+from bot.slack import blocks, digest_blocks
+
+log = logging.getLogger("bot.slack.digest")
+
+EPHEMERAL = "ephemeral"
+IN_CHANNEL = "in_channel"
+SUBCOMMANDS = frozenset({"digest", "schedule", "sources", "topics"})
+
+Reply = Callable[..., Any]
+Answer = tuple[blocks.Message, str]
+
+_service_lock = threading.Lock()
+
+
+def digest_service(services: Any, settings: Any, client: Any = None) -> DigestService:
+    """The process's one DigestService (it holds the per-channel run locks and pacing), kept on `services`."""
+    from bot.digest import open_digest_service
+    from bot.slack.digest_poster import SlackPoster
+
+    with _service_lock:
+        service = getattr(services, "digests", None)
+        if service is None:
+            service = open_digest_service(services, settings)
+            services.digests = service
+        if service.poster is None and client is not None:
+            service.poster = SlackPoster(client, command=settings.command)
+        return service
+
+
+class DigestHandlers:
+    def __init__(self, settings: Any, service: DigestService, may_configure: Callable[[str], bool]) -> None:
+        self.settings = settings
+        self.service = service
+        self.may_configure = may_configure
+        self.command = settings.command
+
+    def handle(self, name: str, args: str, user: str, channel: str, fields: dict[str, Any],
+               reply: Reply | None = None) -> Answer:
+        """The answer to one of SUBCOMMANDS; `reply` (the response URL) carries progress for long work."""
+        words = args.split()
+        if name == "topics":
+            return self.topics(user, channel)
+        if name == "schedule":
+            return self.schedule(args, user, channel, fields)
+        if name == "sources":
+            return self.sources(args, user, channel, fields)
+        sub = words[0].casefold() if words else ""
+        if sub in ("preview", "peek", "show"):
+            fields["mode"] = "preview"
+            return self.preview(channel)
+        if sub in ("", "now", "post"):
+            fields["mode"] = "post"
+            return self.post_now(user, channel, fields, reply)
+        if sub in ("settings", "schedule", "status"):
+            return self.schedule("", user, channel, fields)
+        fields["refused"] = "usage"
+        return digest_blocks.problem(f"I don't know “digest {args}”.", "digest preview", self.command), EPHEMERAL
+
+    def _refuse(self, fields: dict[str, Any]) -> Answer:
+        fields["refused"] = "not_admin"
+        who = ", ".join(blocks.mention(a) for a in sorted(self.settings.admins)[:10])
+        return blocks.note(f"Sorry, only paperbot admins ({who}) can change this channel's digest or post it early. "
+                           f"You can still look: {blocks.code(self.command + ' schedule')}, "
+                           f"{blocks.code(self.command + ' digest preview')}."), EPHEMERAL
+
+    # --- views ---
+
+    def topics(self, user: str, channel: str) -> Answer:
+        state = self.service.channel(channel)
+        counts = self.service.topic_counts(state) if state.topics else []
+        return digest_blocks.topics_with_counts(state, counts, self.command,
+                                                may_configure=self.may_configure(user)), EPHEMERAL
+
+    def preview(self, channel: str) -> Answer:
+        state = self.service.channel(channel)
+        plan, next_digest = self.service.preview(state)
+        records = self.service.archive.get_many(p.paper_id for p in plan.picks)
+        return digest_blocks.digest_preview(plan, records, state, next_digest=next_digest,
+                                            command=self.command), EPHEMERAL
+
+    # --- actions ---
+
+    def post_now(self, user: str, channel: str, fields: dict[str, Any], reply: Reply | None) -> Answer:
+        if not self.may_configure(user):
+            return self._refuse(fields)
+        state = self.service.channel(channel)
+        if not state.topics:
+            fields["refused"] = "no_topics"
+            return blocks.note(f"This channel watches no topics yet, so there is nothing to post. Add one with "
+                               f"{blocks.code(self.command + ' watch diffusion models')}."), EPHEMERAL
+        day = self.service.today(state)
+        told: list[bool] = []
+
+        def on_plan(doc: dict[str, Any]) -> None:
+            # Tell the user what is coming before the paced posting starts (it takes a second per paper).
+            if reply is not None and doc.get("status") != "done" and doc.get("picks"):
+                reply(digest_blocks.digest_posting(doc))
+                told.append(True)
+
+        result = self.service.run(state, day, trigger="command", on_plan=on_plan)
+        fields.update(status=result.status, posted=result.posted)
+        answer = digest_blocks.digest_result(result, self.command)
+        if answer is None:
+            if told:
+                answer = blocks.note(f"Done: today's digest is in the channel ({result.posted} "
+                                     f"paper{'' if result.posted == 1 else 's'}).")
+            else:
+                answer = blocks.note("Today's digest is in the channel.")
+        return answer, EPHEMERAL
+
+    def schedule(self, args: str, user: str, channel: str, fields: dict[str, Any]) -> Answer:
+        if not args.strip():
+            state = self.service.channel(channel)
+            now = self.service.clock()
+            return digest_blocks.schedule_status(state, self._next_due(state, now), command=self.command), EPHEMERAL
+        if not self.may_configure(user):
+            return self._refuse(fields)
+        try:
+            change = parse_schedule_args(args)
+        except ScheduleError as exc:
+            fields["refused"] = "schedule"
+            return digest_blocks.problem(str(exc), "schedule 09:00 Europe/Berlin weekdays", self.command), EPHEMERAL
+        now = self.service.clock()
+        before = self.service.channel(channel)
+        state = self.service.settings.change_schedule(channel, user, change, now)
+        if before.paused:
+            log.info("digest.resumed channel=%s by=%s", channel, user)
+        fields["schedule"] = state.schedule.describe().replace(" ", "_") if state.schedule.enabled else "off"
+        return digest_blocks.schedule_status(state, self._next_due(state, now), command=self.command,
+                                             changed_by=user), IN_CHANNEL
+
+    def _next_due(self, state: Any, now: Any) -> Any:
+        doc = self.service.ledger.get(state.channel, self.service.today(state, now))
+        after = state.effective_from
+        if doc is not None:  # today's is done or under way: the next is tomorrow's
+            after = max(after or now, state.schedule.due_at(self.service.today(state, now)) + timedelta(seconds=1))
+        return state.schedule.next_due(now, after=after)
+
+    def sources(self, args: str, user: str, channel: str, fields: dict[str, Any]) -> Answer:
+        if not args.strip():
+            return digest_blocks.sources_status(self.service.channel(channel), self.command), EPHEMERAL
+        if not self.may_configure(user):
+            return self._refuse(fields)
+        try:
+            chosen = parse_sources(args)
+        except SourcesError as exc:
+            fields["refused"] = "sources"
+            return digest_blocks.problem(str(exc), "sources hf cs.LG cs.CL", self.command), EPHEMERAL
+        state = self.service.settings.set_sources(channel, user, chosen, self.service.clock())
+        fields["sources"] = ",".join(chosen)
+        return digest_blocks.sources_changed(user, state), IN_CHANNEL
+
+
+
+def register(app: Any, settings: Any, services: Any, may_configure: Callable[[str], bool]) -> DigestHandlers:
+    """The digest subcommands' handlers for `app` (bot/slack/listeners.py dispatches SUBCOMMANDS to them)."""
+    return DigestHandlers(settings, digest_service(services, settings, app.client), may_configure)
+
+
+def start_scheduler(settings: Any, services: Any, client: Any) -> Any:
+    """Start the digest scheduler inside `paperbot run`: ingest before the first digest, then each channel at
+    its local time (and a catch-up tick right now). Returns it; call `.stop()` before closing the services."""
+    from bot.scheduler import DigestScheduler, make_ingest
+
+    scheduler = DigestScheduler(digest_service(services, settings, client),
+                                ingest=make_ingest(settings, services.archive))
+    scheduler.start()
+    return scheduler

@@ -1,0 +1,214 @@
+"""`paperbot run` as a real process: serves, answers a signed command, stops cleanly on SIGTERM, and fails
+at start-up with one clear line (no traceback) when the tokens or the environment are wrong."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import parse_qsl
+
+import pytest
+import requests
+from slack_driver import SIGNING_SECRET, SlackDriver
+from slack_emulator import SlackEmulator
+
+from bot import __version__
+from bot.archive import Archive
+from bot.papers import new_record
+from bot.storage import DataDir
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackEmulator]:
+    with SlackEmulator() as emulator:
+        yield emulator
+
+
+def bot_env(slack: SlackEmulator, data_dir: Path, **overrides: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PAPERBOT_", "PORT"))}
+    env.update({
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.api_url,
+        "PAPERBOT_DATA_DIR": str(data_dir),
+        "PAPERBOT_HTTP_TIMEOUT": "5",
+        "PAPERBOT_LOG_LEVEL": "INFO",
+    })
+    env.update(overrides)
+    return {k: v for k, v in env.items() if v != ""}
+
+
+def run_bot(env: dict[str, str], *args: str, timeout: float = 20) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bot", "run", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+class Bot:
+    """A running `paperbot run` whose stderr is read line by line on a thread."""
+
+    def __init__(self, env: dict[str, str], *args: str) -> None:
+        self.process = subprocess.Popen([sys.executable, "-m", "bot", "run", *args], cwd=ROOT, env=env,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.log: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.log.append(line)
+            self.lines.put(line)
+
+    def wait_for(self, pattern: str, timeout: float = 15) -> re.Match[str]:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self.lines.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"no line matching {pattern!r}; stderr so far:\n{''.join(self.log)}") from None
+            match = re.search(pattern, line)
+            if match:
+                return match
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(5)
+
+
+def test_run_serves_http_and_stops_cleanly_on_sigterm(slack: SlackEmulator, tmp_path: Path) -> None:
+    with DataDir(tmp_path / "data") as data_dir:
+        Archive(data_dir.store("archive")).upsert([new_record(
+            "2405.10001", source="hf", title="Diffusion Transformers for Long Video", abstract="Diffusion video.")])
+    bot = Bot(bot_env(slack, tmp_path / "data"), "--port", "0")
+    try:
+        url = bot.wait_for(r"paperbot\.listening mode=http url=(http://127\.0\.0\.1:\d+)/slack/events").group(1)
+        bot.wait_for(r"paperbot\.ready")
+        health = requests.get(url + "/healthz", timeout=5)
+        assert health.status_code == 200 and health.json() == {"ok": True, "version": __version__, "mode": "http"}
+        driver = SlackDriver(url, SIGNING_SECRET, slack)
+        sent = driver.command("diffusion video")
+        assert sent.response.status_code == 200
+        reply = slack.wait_for_responses(sent.response_url)[0]
+        assert any(b.get("block_id") == "paper:2405.10001" for b in reply["blocks"])
+        bot.wait_for(r"slack\.command user=U0ALICE channel=C0GENERAL sub=search .*ms=\d+")
+        assert driver.command("help", secret="wrong").response.status_code == 401
+        bot.wait_for(r"slack\.request\.rejected status=401")
+        driver.close()
+
+        bot.process.send_signal(signal.SIGTERM)
+        assert bot.process.wait(15) == 0
+        bot.wait_for(r"paperbot\.stopped")
+        assert not any("Traceback" in line for line in bot.log), "".join(bot.log)
+        with pytest.raises(requests.ConnectionError):
+            requests.get(url + "/healthz", timeout=2)
+        DataDir(tmp_path / "data").close()  # the writer lock was released
+    finally:
+        bot.stop()
+
+
+def test_run_in_socket_mode_answers_commands_and_events(slack: SlackEmulator, tmp_path: Path) -> None:
+    with DataDir(tmp_path / "data") as data_dir:
+        Archive(data_dir.store("archive")).upsert([new_record(
+            "2405.10001", source="hf", title="Diffusion Transformers for Long Video", abstract="Diffusion video.")])
+    # Socket Mode needs no signing secret: the socket is authenticated by the app token.
+    env = bot_env(slack, tmp_path / "data", SLACK_APP_TOKEN=slack.app_token, SLACK_SIGNING_SECRET="")
+    bot = Bot(env)
+    try:
+        bot.wait_for(r"paperbot\.listening mode=socket")
+        slack.socket_mode.wait_connected()
+        driver = SlackDriver("http://unused", SIGNING_SECRET, slack)
+        body, response_url = driver.command_body("diffusion video")
+        payload = dict(parse_qsl(body.decode()))
+        envelope_id = slack.socket_mode.send("slash_commands", payload)
+        assert slack.socket_mode.wait_for_ack(envelope_id)["envelope_id"] == envelope_id
+        reply = slack.wait_for_responses(response_url)[0]
+        assert any(b.get("block_id") == "paper:2405.10001" for b in reply["blocks"])
+        event = {"type": "event_callback", "team_id": slack.team_id, "api_app_id": "A0PAPERBOT",
+                 "event": {"type": "app_home_opened", "user": "U0ALICE", "tab": "home"},
+                 "event_id": "Ev0SOCKET01", "event_time": int(time.time())}
+        slack.socket_mode.wait_for_ack(slack.socket_mode.send("events_api", event))
+        assert slack.wait_for_calls("views.publish")[0].params["user_id"] == "U0ALICE"
+
+        bot.process.send_signal(signal.SIGTERM)
+        assert bot.process.wait(15) == 0
+        assert not any("Traceback" in line for line in bot.log), "".join(bot.log)
+    finally:
+        bot.stop()
+
+
+def _one_line_failure(result: subprocess.CompletedProcess[str], status: int, pattern: str) -> None:
+    assert result.returncode == status, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert re.fullmatch(pattern, lines[0]), lines[0]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "pattern"),
+    [
+        ({"SLACK_BOT_TOKEN": ""}, r"paperbot: configuration error: SLACK_BOT_TOKEN must be set .*"),
+        ({"SLACK_BOT_TOKEN": "xoxp-user-token"}, r"paperbot: configuration error: SLACK_BOT_TOKEN must be a bot .*"),
+        ({"SLACK_SIGNING_SECRET": ""}, r"paperbot: configuration error: SLACK_SIGNING_SECRET must be set .*"),
+        ({"SLACK_SIGNING_SECRET": "short"}, r"paperbot: configuration error: SLACK_SIGNING_SECRET must be .*"),
+        ({"SLACK_APP_TOKEN": "xoxb-not-an-app-token"}, r"paperbot: configuration error: SLACK_APP_TOKEN must be .*"),
+    ],
+)
+def test_missing_or_malformed_credentials_fail_in_one_line(slack: SlackEmulator, tmp_path: Path,
+                                                           overrides: dict[str, str], pattern: str) -> None:
+    _one_line_failure(run_bot(bot_env(slack, tmp_path / "data", **overrides)), 2, pattern)
+    assert not slack.calls, "nothing is sent to Slack before the settings are valid"
+
+
+def test_a_token_slack_rejects_fails_in_one_line(slack: SlackEmulator, tmp_path: Path) -> None:
+    result = run_bot(bot_env(slack, tmp_path / "data", SLACK_BOT_TOKEN="xoxb-revoked"))
+    _one_line_failure(result, 2, r"paperbot: Slack rejected SLACK_BOT_TOKEN \(invalid_auth\)")
+
+
+def test_an_app_token_slack_rejects_fails_in_one_line(slack: SlackEmulator, tmp_path: Path) -> None:
+    result = run_bot(bot_env(slack, tmp_path / "data", SLACK_APP_TOKEN="xapp-revoked"))
+    _one_line_failure(result, 2, r"paperbot: Slack rejected SLACK_APP_TOKEN \(invalid_auth\)")
+    assert slack.calls_to("apps.connections.open"), "Socket Mode was tried, not HTTP"
+
+
+def test_an_unreachable_slack_api_fails_in_one_line(slack: SlackEmulator, tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed_port = sock.getsockname()[1]
+    env = bot_env(slack, tmp_path / "data", SLACK_API_URL=f"http://127.0.0.1:{closed_port}/api/")
+    result = run_bot(env)
+    _one_line_failure(result, 1, rf"paperbot: cannot reach the Slack API at http://127\.0\.0\.1:{closed_port}/api/: .*")
+
+
+def test_a_port_in_use_fails_in_one_line(slack: SlackEmulator, tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        result = run_bot(bot_env(slack, tmp_path / "data"), "--port", str(port))
+    assert result.returncode == 1, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last == f"paperbot: cannot listen on 127.0.0.1:{port}: Address already in use"
+    assert "Traceback" not in result.stderr
+
+
+def test_a_busy_data_directory_fails_in_one_line(slack: SlackEmulator, tmp_path: Path) -> None:
+    with DataDir(tmp_path / "data"):
+        result = run_bot(bot_env(slack, tmp_path / "data"))
+    assert result.returncode == 1
+    assert re.fullmatch(r"paperbot: data directory .* is in use by another paperbot process .*",
+                        result.stderr.strip().splitlines()[-1])
+    assert "Traceback" not in result.stderr
