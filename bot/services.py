@@ -21,6 +21,7 @@ from bot.posts import PostLedger
 from bot.storage import DataDir
 
 if TYPE_CHECKING:
+    from bot.digest import DigestService
     from bot.search import SearchIndex
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ class Services:
     index: SearchIndex
     channels: Channels
     posts: PostLedger
+    digests: DigestService | None = None  # created by the Slack app (bot/slack/digest_listeners.py)
 
     @classmethod
     def open(cls, path: Path) -> Services:

@@ -29,12 +29,6 @@ from bot.scheduler import DigestScheduler, IngestRequest
 
 pytestmark = pytest.mark.e2e
 
-# PHASE-2 GUARD (removed once the digest is wired into the Slack app and the CLI).
-from bot.commands import COMMAND_MODULES  # noqa: E402
-
-if "digest" not in COMMAND_MODULES:
-    pytest.skip("the digest is not wired into the Slack app yet", allow_module_level=True)
-
 DAY1 = date(2024, 5, 17)
 INTERVAL = 0.05  # seconds between posts to one channel (1 s in production)
 

@@ -253,7 +253,8 @@ def test_help_marks_what_is_not_available_yet() -> None:
     text = json.dumps(b.help_message("/papers"))
     for usage in ("/papers watch &lt;topic&gt;", "/papers topics", "/papers search &lt;words&gt;"):
         assert usage in text
-    assert text.count("coming soon") == 5  # digest, digest preview, saved, unsave, export
+    assert text.count("coming soon") == 3  # saved, unsave, export
+    assert "/papers digest preview" in text and "/papers schedule" in text
 
 
 def test_unknown_subcommand_suggests_and_offers_the_search() -> None:

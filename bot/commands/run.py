@@ -63,6 +63,7 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
     settings.require_slack()
     from bot.services import Services
     from bot.slack.app import create_app, shutdown_app, tune_for_latency
+    from bot.slack.digest_listeners import start_scheduler
 
     host = args.host or settings.host
     port = settings.port if args.port is None else args.port
@@ -84,12 +85,14 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
         previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
         app = create_app(settings, services)
         stopper = _start(app, settings, host, port)
+        scheduler = start_scheduler(settings, services, app.client)
         log.info("paperbot.ready team=%s bot=%s", identity.get("team_id"), identity.get("user_id"))
         try:
             while not stop.wait(0.5):
                 pass
         finally:
             stopper()
+            scheduler.stop(DRAIN_SECONDS)
             shutdown_app(app, DRAIN_SECONDS)
     finally:
         services.close()

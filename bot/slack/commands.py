@@ -26,6 +26,8 @@ SUBCOMMANDS: dict[str, int | None] = {
     "unwatch": None,
     "topics": 0,
     "digest": 1,
+    "schedule": None,
+    "sources": None,
     "saved": 0,
     "unsave": 1,
     "export": 0,

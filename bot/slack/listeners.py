@@ -25,7 +25,7 @@ from slack_sdk.webhook import WebhookClient
 
 from bot.channels import TopicError, normalize_topic
 from bot.config import Settings
-from bot.slack import blocks
+from bot.slack import blocks, digest_listeners
 from bot.slack.commands import CONFIG_SUBCOMMANDS, ParsedCommand, from_slack, parse
 from bot.slack.retry import retry_handlers
 
@@ -121,6 +121,8 @@ class Handlers:
         self._search_gate = threading.BoundedSemaphore(SEARCH_CONCURRENCY)
         # Channel names seen in payloads, so `channel:#name` in a search finds what was posted there.
         self._channel_names: dict[str, str] = {}
+        # digest, schedule, sources and topics are answered by bot/slack/digest_listeners.py (set by register()).
+        self.digest: digest_listeners.DigestHandlers | None = None
 
     # --- plumbing ---------------------------------------------------------------------------------------
 
@@ -167,7 +169,11 @@ class Handlers:
         with self._guard("slack.command", reply, user=user, channel=channel, sub="?") as outcome:
             parsed = parse(from_slack(body.get("text")))
             outcome.fields["sub"] = parsed.name
-            payload, response_type = self.run(parsed, user, channel, outcome)
+            if self.digest is not None and parsed.name in digest_listeners.SUBCOMMANDS:
+                payload, response_type = self.digest.handle(parsed.name, parsed.args, user, channel,
+                                                            outcome.fields, reply)
+            else:
+                payload, response_type = self.run(parsed, user, channel, outcome)
             reply(payload, response_type=response_type)
 
     def run(self, parsed: ParsedCommand, user: str, channel: str,
@@ -314,6 +320,7 @@ def _ack_now(ack: Ack) -> None:
 def register(app: App, settings: Settings, services: Services) -> Handlers:
     """Attach paperbot's listeners to `app`. Bolt injects arguments by parameter name, hence the closures."""
     handlers = Handlers(settings, services)
+    handlers.digest = digest_listeners.register(app, settings, services, handlers.may_configure)
 
     def on_command(body: dict[str, Any]) -> None:
         handlers.command(body)
