@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import time
 from pathlib import Path
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -49,6 +50,10 @@ class Settings:
     admins: frozenset[str]
     save_emojis: tuple[str, ...]
     command: str
+    digest_time: time = time(9, 0)
+    digest_max_papers: int = 10
+    digest_post_empty: bool = False
+    post_interval: float = 1.0
 
     def require_slack(self) -> None:
         """Fail unless the Slack credentials needed to serve are present and well-formed."""
@@ -100,6 +105,29 @@ def _number(env: Mapping[str, str], name: str, default: float, *, minimum: float
     return value
 
 
+def _clock_time(env: Mapping[str, str], name: str, default: time) -> time:
+    raw = _get(env, name)
+    if raw is None:
+        return default
+    try:
+        hours, minutes = raw.split(":")
+        return time(int(hours), int(minutes))
+    except ValueError:
+        raise ConfigError(name, "a 24-hour time such as 09:00", raw) from None
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = _get(env, name)
+    if raw is None:
+        return default
+    value = raw.casefold()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(name, "true or false", raw)
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read settings from `env` (default: the process environment, after loading `.env`)."""
     if env is None:
@@ -134,6 +162,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError("PAPERBOT_COMMAND", "a slash command such as /papers", command)
 
     return Settings(
+        digest_time=_clock_time(env, "PAPERBOT_DIGEST_TIME", time(9, 0)),
+        digest_max_papers=int(_number(env, "PAPERBOT_DIGEST_MAX", 10, minimum=1, maximum=50, integer=True)),
+        digest_post_empty=_flag(env, "PAPERBOT_DIGEST_POST_EMPTY", False),
+        post_interval=_number(env, "PAPERBOT_POST_INTERVAL", 1.0, minimum=0, maximum=60),
         slack_bot_token=_get(env, "SLACK_BOT_TOKEN"),
         slack_signing_secret=_get(env, "SLACK_SIGNING_SECRET"),
         slack_app_token=_get(env, "SLACK_APP_TOKEN"),

@@ -72,14 +72,14 @@ class DigestOptions:
 
     @classmethod
     def from_settings(cls, settings: Any) -> DigestOptions:
-        """From `Settings`; the digest fields are read if present so this works before they are added."""
-        at = getattr(settings, "digest_time", None)
+        """From `Settings` (PAPERBOT_DIGEST_TIME, PAPERBOT_TZ, PAPERBOT_DIGEST_MAX, PAPERBOT_DIGEST_POST_EMPTY,
+        PAPERBOT_POST_INTERVAL)."""
         return cls(
-            default_time=at if isinstance(at, time) else DEFAULT_TIME,
-            default_tz=getattr(settings, "tz", "UTC") or "UTC",
-            default_max=int(getattr(settings, "digest_max_papers", DEFAULT_MAX_PAPERS)),
-            post_empty=bool(getattr(settings, "digest_post_empty", False)),
-            post_interval=float(getattr(settings, "post_interval", 1.0)),
+            default_time=settings.digest_time,
+            default_tz=settings.tz,
+            default_max=settings.digest_max_papers,
+            post_empty=settings.digest_post_empty,
+            post_interval=settings.post_interval,
         )
 
 
@@ -572,7 +572,7 @@ class DigestService:
         candidates = {channel.channel: pool.for_channel(channel, sinces[channel.channel], excludes[channel.channel],
                                                         self.posts.papers_in(channel.channel))
                       for channel, _ in items}
-        union = set().union(*candidates.values())
+        union = frozenset().union(*candidates.values())  # a frozenset: the index caches its slots across topics
         hits: dict[str, dict[str, float]] = {}
         for channel, _ in items:
             for topic in channel.topics:
@@ -594,7 +594,7 @@ class DigestService:
                  (_time.perf_counter() - started) * 1000)
         return plans
 
-    def _match(self, topic: str, paper_ids: set[str], *, quiet: bool = True) -> dict[str, float]:
+    def _match(self, topic: str, paper_ids: Collection[str], *, quiet: bool = True) -> dict[str, float]:
         if not paper_ids:
             return {}
         try:

@@ -22,6 +22,17 @@ def test_defaults() -> None:
     assert settings.arxiv_delay == 3.0
     assert settings.save_emojis == ("bookmark",)
     assert settings.command == "/papers"
+    assert (settings.digest_time.hour, settings.digest_time.minute) == (9, 0)
+    assert settings.digest_max_papers == 10 and settings.digest_post_empty is False
+    assert settings.post_interval == 1.0
+
+
+def test_digest_settings_are_read() -> None:
+    settings = load_settings({"PAPERBOT_DIGEST_TIME": "7:30", "PAPERBOT_DIGEST_MAX": "5",
+                              "PAPERBOT_DIGEST_POST_EMPTY": "yes", "PAPERBOT_POST_INTERVAL": "1.5"})
+    assert (settings.digest_time.hour, settings.digest_time.minute) == (7, 30)
+    assert settings.digest_max_papers == 5 and settings.digest_post_empty is True
+    assert settings.post_interval == 1.5
 
 
 @pytest.mark.parametrize(
@@ -36,6 +47,11 @@ def test_defaults() -> None:
         ({"PAPERBOT_ADMINS": "alice"}, "PAPERBOT_ADMINS"),
         ({"PAPERBOT_COMMAND": "papers"}, "PAPERBOT_COMMAND"),
         ({"PAPERBOT_LOG_LEVEL": "LOUD"}, "PAPERBOT_LOG_LEVEL"),
+        ({"PAPERBOT_DIGEST_TIME": "25:00"}, "PAPERBOT_DIGEST_TIME"),
+        ({"PAPERBOT_DIGEST_TIME": "nine"}, "PAPERBOT_DIGEST_TIME"),
+        ({"PAPERBOT_DIGEST_MAX": "0"}, "PAPERBOT_DIGEST_MAX"),
+        ({"PAPERBOT_DIGEST_POST_EMPTY": "maybe"}, "PAPERBOT_DIGEST_POST_EMPTY"),
+        ({"PAPERBOT_POST_INTERVAL": "-1"}, "PAPERBOT_POST_INTERVAL"),
     ],
 )
 def test_malformed_values_name_the_variable(env: dict[str, str], variable: str) -> None:

@@ -300,6 +300,34 @@ def test_match_takes_papers_about_the_topic_not_passing_mentions() -> None:
     assert index.match("topic saved:me") == []
 
 
+def test_match_among_some_papers_equals_the_full_match_filtered_even_after_updates() -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from synthetic import generate_papers
+
+    records = generate_papers(3000, seed=5)
+    index = SearchIndex.build(records)
+    chosen = frozenset(r["id"] for r in records[::7])
+    topics = ["diffusion", '"language model"', "graph -vision", "reinforcement learning", "author:smith",
+              "attention transformers"]
+
+    def among(topic: str, paper_ids: frozenset[str]) -> list[tuple[str, float]]:
+        return [(h.paper["id"], h.score) for h in index.match(topic, paper_ids=paper_ids)]
+
+    def filtered(topic: str, paper_ids: frozenset[str]) -> list[tuple[str, float]]:
+        return [(h.paper["id"], h.score) for h in index.match(topic) if h.paper["id"] in paper_ids]
+
+    assert sum(len(among(t, chosen)) for t in topics) > 20, "the topics must match something to compare"
+    for topic in topics:
+        assert among(topic, chosen) == filtered(topic, chosen), topic
+    # A paper of the set rewritten to be about a topic: the cached restriction must not hide it.
+    target = next(r for r in records[::7] if r["id"] not in {i for i, _ in among("chinchilla", chosen)})
+    index.add([{**target, "title": "Chinchilla scaling laws revisited"}])
+    assert target["id"] in {i for i, _ in among("chinchilla", chosen)}
+    assert among("diffusion", chosen) == filtered("diffusion", chosen)
+
+
 def test_match_accepts_a_single_abstract_mention_of_a_rare_word() -> None:
     mention = paper("Compute-optimal training", "We train many models on a fixed budget and find that our "
                     "model, Chinchilla, beats larger ones trained on fewer tokens across benchmarks.")

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import functools
 import itertools
 import logging
 import math
@@ -142,18 +143,7 @@ class WordsInOrder:
     (the first word's stem) so re can scan for it quickly; the word boundary before it is checked here."""
 
     def __init__(self, words: Sequence[str]) -> None:
-        parts, self.literals = [], []
-        for word in (w.replace("-", "") for w in words):
-            stemmed = stem(word)
-            forms = {word, stemmed, stemmed + "s", stemmed + "es"}
-            if stemmed.endswith("y"):
-                forms.add(stemmed[:-1] + "ies")
-            prefix = _common_prefix(forms)
-            rest = sorted({f[len(prefix):] for f in forms}, key=len, reverse=True)
-            parts.append(re.escape(prefix) + "(?:" + "|".join(re.escape(r) for r in rest) + ")")
-            if stemmed not in STOP_STEMS:
-                self.literals.append(prefix)
-        self.pattern = re.compile(_SEP.join(parts) + _NOT_BEFORE_WORD)
+        self.pattern, self.literals = _compile_in_order(tuple(words))
 
     def search(self, text: str) -> re.Match[str] | None:
         if not all(literal in text for literal in self.literals):
@@ -163,6 +153,22 @@ class WordsInOrder:
             if start == 0 or not _is_word_char(text[start - 1]):
                 return match
         return None
+
+
+@functools.lru_cache(maxsize=4096)  # ~0.3 ms per compile, and digests match the same topics over and over
+def _compile_in_order(words: tuple[str, ...]) -> tuple[re.Pattern[str], tuple[str, ...]]:
+    parts, literals = [], []
+    for word in (w.replace("-", "") for w in words):
+        stemmed = stem(word)
+        forms = {word, stemmed, stemmed + "s", stemmed + "es"}
+        if stemmed.endswith("y"):
+            forms.add(stemmed[:-1] + "ies")
+        prefix = _common_prefix(forms)
+        rest = sorted({f[len(prefix):] for f in forms}, key=len, reverse=True)
+        parts.append(re.escape(prefix) + "(?:" + "|".join(re.escape(r) for r in rest) + ")")
+        if stemmed not in STOP_STEMS:
+            literals.append(prefix)
+    return re.compile(_SEP.join(parts) + _NOT_BEFORE_WORD), tuple(literals)
 
 
 def _common_prefix(words: set[str]) -> str:
@@ -372,6 +378,8 @@ class SearchIndex:
         self._reset()
 
     def _reset(self) -> None:
+        self._epoch = 0  # bumped by every change that can move or retire slots
+        self._restrictions: dict[frozenset[str], tuple[int, np.ndarray]] = {}
         self._vocab = Vocabulary()
         self._segments: list[Segment] = []
         self._records: list[dict[str, Any] | None] = []
@@ -422,6 +430,7 @@ class SearchIndex:
         if not latest:
             return
         with self._lock:
+            self._epoch += 1
             for old in self._ids.slots(list(latest), self._records) if self._live else ():
                 if old is not None:
                     self._tombstone(old)
@@ -621,26 +630,36 @@ class SearchIndex:
             mask[slots] = True
         return mask
 
-    def _group_scores(self, group: _Group, n: int) -> np.ndarray:
+    def _group_scores(self, group: _Group, n: int, among: np.ndarray | None = None) -> np.ndarray:
+        """BM25 of the group's best alternative per slot; with `among` (sorted slots), only for those, as an
+        array aligned with `among` — a digest scores a day's few hundred papers, not the whole archive."""
         total: np.ndarray | None = None
         ids = [t for t, _ in group.alternatives]
         per_field = {spec.name: self._postings(spec.name, ids) for spec in SCORED}
         live = max(self._live, 1)
         for i, (term_id, weight) in enumerate(group.alternatives):
-            scores = np.zeros(n, dtype=np.float32)
+            scores = np.zeros(n if among is None else len(among), dtype=np.float32)
             idf = self._idf(term_id) * weight
             for spec in SCORED:
                 slots, tf8 = per_field[spec.name][i]
                 if len(slots) == 0:
                     continue
+                targets = slots
+                if among is not None:
+                    at = np.minimum(np.searchsorted(among, slots), len(among) - 1)
+                    inside = among[at] == slots
+                    slots, targets = slots[inside], at[inside]
+                    tf8 = None if tf8 is None else tf8[inside]
+                    if len(slots) == 0:
+                        continue
                 avg = max(self._total_length[spec.name] / live, 1.0)
                 norm = (K1 * (1 - spec.b)) + (K1 * spec.b / avg) * self._lengths[spec.name][slots]
                 scale = np.float32(spec.weight * idf * (K1 + 1))
                 if tf8 is None:
-                    scores[slots] += scale / (1 + norm)
+                    scores[targets] += scale / (1 + norm)
                 else:
                     tf = tf8.astype(np.float32)
-                    scores[slots] += scale * tf / (tf + norm)
+                    scores[targets] += scale * tf / (tf + norm)
             total = scores if total is None else np.maximum(total, scores)
         assert total is not None
         return total
@@ -788,8 +807,8 @@ class SearchIndex:
 
     # ---- scoring ---------------------------------------------------------------------------------
 
-    def _score(self, plan: _Plan, *, coordinate: bool = True) -> tuple[np.ndarray, np.ndarray]:
-        """(final scores, plain BM25 sums) per slot; 0 = no match."""
+    def _score(self, plan: _Plan) -> np.ndarray:
+        """Final scores per slot; 0 = no match."""
         n = len(self._records)
         scores = np.zeros(n, dtype=np.float32)
         cover = np.zeros(n, dtype=np.float32)
@@ -803,12 +822,11 @@ class SearchIndex:
                 required &= hit
         keep = required if plan.mask is None else (required & plan.mask)
         scores[~keep] = 0
-        raw = scores.copy()
         total_idf = sum(g.idf for g in plan.groups)
-        if coordinate and total_idf > 0:
+        if total_idf > 0:
             scores *= (cover / np.float32(total_idf)) ** COORDINATION
         scores *= self._prior[:n]
-        return scores, raw
+        return scores
 
     def _text(self, slot: int, name: str) -> str:
         record = self._records[slot]
@@ -884,7 +902,7 @@ class SearchIndex:
         wanted = offset + limit
         scores: np.ndarray | None = None
         if plan.groups:
-            scores, _ = self._score(plan)
+            scores = self._score(plan)
             checking = bool(plan.phrases or plan.excluded_phrases)
             order, total = self._ranked(plan, scores, wanted + (PHRASE_CHECKS if checking else 0))
             if checking:
@@ -952,23 +970,17 @@ class SearchIndex:
             plan = self._plan(parsed, None)
             if plan.empty:
                 return []
-            n = len(self._records)
-            restrict = None
-            if paper_ids is not None:
-                restrict = np.zeros(n, dtype=bool)
-                restrict[[s for s in self._ids.slots(list(paper_ids), self._records) if s is not None]] = True
+            among = np.arange(len(self._records)) if paper_ids is None else self._restriction(paper_ids)
             if not plan.groups:
                 if parsed.words or parsed.phrases or parsed.ids:
                     return []
                 assert plan.mask is not None
-                slots = np.flatnonzero(plan.mask if restrict is None else plan.mask & restrict)
+                slots = among[plan.mask[among]]
                 slots = slots[np.lexsort((slots, -self._date[slots]))]
                 return [Hit(_copy(r), 1.0) for r in (self._records[s] for s in slots.tolist()) if r is not None]
-            for group in plan.groups:
-                group.required = True
-            _, raw = self._score(plan, coordinate=False)
-            if restrict is not None:
-                raw[~restrict] = 0
+            if len(among) == 0:
+                return []
+            raw = self._raw_among(plan, among)
             title_weight = SPEC["title"].weight
             reference = sum(g.idf for g in plan.groups) * title_weight
             common_bar = {1: 0.5, 2: 0.4}.get(len(plan.groups), 0.34)
@@ -979,15 +991,44 @@ class SearchIndex:
                 for g in plan.groups)
             strength = raw.astype(np.float64)
             if plan.sequence is not None:  # just short of the bar: do the words stand together?
-                for slot in np.flatnonzero((raw >= threshold / TITLE_PHRASE_BONUS) & (raw < threshold)).tolist():
+                for i in np.flatnonzero((raw >= threshold / TITLE_PHRASE_BONUS) & (raw < threshold)).tolist():
+                    slot = int(among[i])
                     if plan.sequence.search(self._text(slot, "title")) or \
                             plan.sequence.search(self._text(slot, "abstract")):
-                        strength[slot] *= TITLE_PHRASE_BONUS
+                        strength[i] *= TITLE_PHRASE_BONUS
             passed = np.flatnonzero(strength >= threshold)
-            hits = [(float(strength[slot]) / reference, slot) for slot in passed.tolist()
+            hits = [(float(strength[i]) / reference, slot) for i, slot in zip(passed.tolist(), among[passed].tolist(),
+                                                                                strict=True)
                     if (not plan.phrases and not plan.excluded_phrases) or self._phrases_ok(plan, slot)]
             hits.sort(key=lambda h: (-h[0], -int(self._date[h[1]]), h[1]))
             return [Hit(_copy(r), round(v, 4)) for v, s in hits if (r := self._records[s]) is not None]
+
+    def _restriction(self, paper_ids: Collection[str]) -> np.ndarray:
+        """Sorted live slots of `paper_ids`. Cached for a frozenset (its hash is computed once), as a digest
+        run matches every topic against the same day's papers; the cache is dropped when the index changes."""
+        key = paper_ids if isinstance(paper_ids, frozenset) else None
+        if key is not None and (cached := self._restrictions.get(key)) is not None and cached[0] == self._epoch:
+            return cached[1]
+        found = [s for s in self._ids.slots(list(paper_ids), self._records) if s is not None]
+        slots = np.unique(np.asarray(found, dtype=np.intp))
+        slots = slots[self._alive[slots]]
+        if key is not None:
+            if len(self._restrictions) >= 8:
+                self._restrictions.clear()
+            self._restrictions[key] = (self._epoch, slots)
+        return slots
+
+    def _raw_among(self, plan: _Plan, among: np.ndarray) -> np.ndarray:
+        """Plain BM25 sums for the sorted slots `among` (aligned with it), 0 unless every group and every
+        filter matches."""
+        scores = np.zeros(len(among), dtype=np.float32)
+        keep = np.ones(len(among), dtype=bool) if plan.mask is None else plan.mask[among]
+        for group in plan.groups:
+            group_scores = self._group_scores(group, len(self._records), among)
+            scores += group_scores
+            keep &= group_scores > 0
+        scores[~keep] = 0
+        return scores
 
     # ---- introspection ---------------------------------------------------------------------------
 
