@@ -2,8 +2,8 @@
 
 `Services.open(path)` takes the data directory's writer lock, loads the archive, builds the search index
 from it and subscribes the index to archive changes (so ingest updates it incrementally), and opens the
-channel settings and the posted-message ledger. `close()` releases everything; call it once the workers
-that use the services have finished.
+channel settings, the posted-message ledger and the reading lists. `close()` releases everything; call it
+once the workers that use the services have finished.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from bot.archive import Archive
 from bot.channels import Channels
 from bot.config import Settings
 from bot.posts import PostLedger
+from bot.saves import Saves
 from bot.storage import DataDir
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ class Services:
     index: SearchIndex
     channels: Channels
     posts: PostLedger
+    saves: Saves
     digests: DigestService | None = None  # created by the Slack app (bot/slack/digest_listeners.py)
 
     @classmethod
@@ -44,14 +46,14 @@ class Services:
         data_dir = DataDir(path)
         try:
             archive = Archive(data_dir.store("archive"))
-            index = SearchIndex.build(archive.snapshot())
-            index.attach(archive)
+            index = SearchIndex.from_archive(archive)
             services = cls(
                 data_dir=data_dir,
                 archive=archive,
                 index=index,
                 channels=Channels(data_dir.store("channels")),
                 posts=PostLedger(data_dir.store("posts")),
+                saves=Saves(data_dir.store("saves")),
             )
         except BaseException:
             data_dir.close()

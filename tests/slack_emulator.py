@@ -334,6 +334,8 @@ class SlackEmulator:
         self.messages: dict[str, list[dict[str, Any]]] = {}  # channel id -> messages, oldest first
         self.ephemerals: list[dict[str, Any]] = []
         self.views: dict[str, dict[str, Any]] = {}  # user id -> published home view
+        self.members: dict[str, list[str]] = {}  # channel id -> member user ids (conversations.members)
+        self.files: dict[str, dict[str, Any]] = {}  # file id -> {"name", "content", "shared": [channel ids], ...}
         self._faults: dict[str, list[_Fault]] = {}
         self._lock = threading.Condition()
         self._ts = itertools.count(1)
@@ -467,6 +469,10 @@ class SlackEmulator:
         length = int(request.headers.get("Content-Length") or 0)
         raw = request.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in request.headers.items()}
+        if parts.path.startswith("/upload/"):  # the upload URL files.getUploadURLExternal hands out
+            status, body = self._upload(parts.path.rsplit("/", 1)[-1], raw)
+            self._send(request, status, body)
+            return
         if parts.path.startswith("/response/"):
             status, body = self._response_url(parts.path.rsplit("/", 1)[-1], raw)
             self._send(request, status, body)
@@ -531,6 +537,16 @@ class SlackEmulator:
             self.response_posts.append(ResponsePost(rid, payload, time.monotonic(), status))
             self._lock.notify_all()
         return status, body
+
+    def _upload(self, file_id: str, raw: bytes) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            entry = self.files.get(file_id)
+            if entry is None:
+                return 404, {"ok": False, "error": "file_not_found"}
+            if len(raw) != entry["length"]:
+                self.problems.append(f"upload {file_id}: {len(raw)} bytes, announced {entry['length']}")
+            entry["content"] = raw
+        return 200, {"ok": True}
 
     def _problem(self, text: str) -> None:
         with self._lock:
@@ -694,3 +710,44 @@ class SlackEmulator:
         with self._lock:
             self.views[str(user)] = view
         return {"ok": True, "view": {"id": f"V{uuid.uuid4().hex[:10].upper()}", **view}}
+
+    def _m_conversations_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        users = str(params.get("users", "")).split(",")
+        if len(users) != 1 or not re.fullmatch(r"[UW][A-Z0-9]{2,}", users[0]):
+            return {"ok": False, "error": "user_not_found"}
+        return {"ok": True, "channel": {"id": "D" + users[0][1:]}}
+
+    def _m_conversations_members(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = str(params.get("channel", ""))
+        if channel not in self.members:
+            return {"ok": False, "error": self.channel_errors.get(channel, "channel_not_found")}
+        limit = int(params.get("limit") or 100)
+        start = int(params.get("cursor") or 0)
+        page = self.members[channel][start:start + limit]
+        rest = start + limit < len(self.members[channel])
+        return {"ok": True, "members": page, "response_metadata": {"next_cursor": str(start + limit) if rest else ""}}
+
+    def _m_files_getUploadURLExternal(self, params: dict[str, Any]) -> dict[str, Any]:
+        filename, length = params.get("filename"), str(params.get("length", ""))
+        if not filename or not length.isdigit():
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = f"F{uuid.uuid4().hex[:10].upper()}"
+        with self._lock:
+            self.files[file_id] = {"name": filename, "length": int(length), "content": None, "shared": []}
+        return {"ok": True, "upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
+
+    def _m_files_completeUploadExternal(self, params: dict[str, Any]) -> dict[str, Any]:
+        files = params.get("files")
+        if isinstance(files, str):
+            files = json.loads(files)
+        channel = params.get("channel_id") or params.get("channels")
+        done = []
+        with self._lock:
+            for item in files or []:
+                entry = self.files.get(item.get("id", ""))
+                if entry is None or entry["content"] is None:
+                    return {"ok": False, "error": "file_not_found"}
+                entry.update(title=item.get("title"), shared=[channel] if channel else [],
+                             initial_comment=params.get("initial_comment"))
+                done.append({"id": item["id"], "name": entry["name"], "title": item.get("title")})
+        return {"ok": True, "files": done}

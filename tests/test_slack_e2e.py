@@ -232,13 +232,6 @@ def test_help_and_did_you_mean(stack: SlackStack) -> None:
     assert stack.services.channels.topics("C0GENERAL") == [], "a typo changes nothing"
 
 
-@pytest.mark.parametrize("text", ["saved", "unsave 2405.10001", "export"])
-def test_later_subcommands_say_they_are_not_available_yet(stack: SlackStack, text: str) -> None:
-    reply = stack.driver.ask(text)
-    assert reply["response_type"] == "ephemeral"
-    assert "available yet" in texts(reply)
-
-
 # --- topics -------------------------------------------------------------------------------------------------
 
 
@@ -337,13 +330,14 @@ def test_share_rides_out_a_429_storm(stack: SlackStack) -> None:
     assert calls[-1].response["ok"] is True
 
 
-def test_save_button_does_not_pretend(stack: SlackStack) -> None:
+def test_the_save_button_on_a_search_result_saves_the_paper(stack: SlackStack) -> None:
     reply = stack.driver.ask("diffusion transformers video")
     block_id, save = buttons(reply, "paper_save")[0]
     clicked = stack.driver.click(save, block_id=block_id)
+    assert clicked.response.status_code == 200
     answer = stack.slack.wait_for_responses(clicked.response_url)[0]
-    assert "isn't available yet" in texts(answer)
-    assert "saved" not in texts(answer).lower().replace("saving", "")
+    assert "Saved" in texts(answer) and "/papers saved" in texts(answer)
+    assert [s.paper_id for s in stack.services.saves.saved("U0ALICE")] == [save["value"]]
 
 
 # --- errors, events, speed ----------------------------------------------------------------------------------
@@ -391,7 +385,8 @@ def test_app_home_event_publishes_the_home_tab_once_even_when_slack_retries(stac
     assert first.response.status_code == 200
     [publish] = stack.slack.wait_for_calls("views.publish")
     assert publish.params["user_id"] == "U0ALICE"
-    assert "/papers watch &lt;topic&gt;" in json.dumps(publish.params["view"])
+    view = json.dumps(publish.params["view"])
+    assert "/papers watch &lt;topic&gt;" in view and "reading list" in view.lower()
     retry = stack.driver.event(event, event_id="Ev0HOME0001", retry_num=1)
     assert retry.response.status_code == 200
     stack.driver.event({**event, "tab": "messages"})

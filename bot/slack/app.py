@@ -21,7 +21,7 @@ from slack_sdk import WebClient
 from bot.config import ConfigError, Settings
 from bot.services import Services
 from bot.slack import listeners
-from bot.slack.listeners import RecentIds
+from bot.slack.plumbing import RecentIds
 from bot.slack.retry import retry_handlers
 
 log = logging.getLogger(__name__)

@@ -433,29 +433,28 @@ def query_problem(problem: str, command: str) -> Message:
 # --- help ---------------------------------------------------------------------------------------------------
 
 # (usage, description, available now)
-_HELP_LINES: tuple[tuple[str, str, bool], ...] = (
-    ("<words>", "search the paper archive (only you see the results)", True),
-    ("search <words>", "the same, when your words start like a subcommand", True),
-    ("watch <topic>", "add a topic to this channel's digest", True),
-    ("unwatch <topic>", "remove a topic (or its number from `topics`)", True),
-    ("topics", "list the topics this channel watches, with how many recent papers each matched", True),
-    ("schedule [09:00] [Europe/Berlin] [weekdays] [max 10]", "when the daily digest posts (`schedule off` stops it)",
-     True),
-    ("sources [hf] [cs.LG …]", "Hugging Face Daily Papers and/or arXiv categories for the digest", True),
-    ("digest", "post today's digest now", True),
-    ("digest preview", "what the digest would contain (only you see it)", True),
-    ("saved", "your reading list", False),
-    ("unsave <paper>", "remove a paper from your reading list", False),
-    ("export", "download your reading list", False),
-    ("help", "this message", True),
+_HELP_LINES: tuple[tuple[str, str], ...] = (
+    ("<words>", "search the paper archive (only you see the results)"),
+    ("search <words>", "the same, when your words start like a subcommand"),
+    ("watch <topic>", "add a topic to this channel's digest"),
+    ("unwatch <topic>", "remove a topic (or its number from `topics`)"),
+    ("topics", "list the topics this channel watches, with how many recent papers each matched"),
+    ("schedule [09:00] [Europe/Berlin] [weekdays] [max 10]", "when the daily digest posts (`schedule off` stops it)"),
+    ("sources [hf] [cs.LG …]", "Hugging Face Daily Papers and/or arXiv categories for the digest"),
+    ("digest", "post today's digest now"),
+    ("digest preview", "what the digest would contain (only you see it)"),
+    ("saved [page]", "your reading list (a paper's Save button or save-emoji reaction adds it)"),
+    ("unsave <paper>", "remove a paper from your reading list"),
+    ("top [week|month|all]", "the team's most-saved papers"),
+    ("export [saved|channel|topic <topic>]", "BibTeX of your reading list, this channel's papers or a topic"),
+    ("help", "this message"),
 )
 
 
 def help_blocks(command: str, *, admins: frozenset[str] = frozenset()) -> list[Block]:
     lines = []
-    for usage, description, available in _HELP_LINES:
-        suffix = "" if available else " _(coming soon)_"
-        lines.append(f"• {code(command + ' ' + usage)} — {description}{suffix}")
+    for usage, description in _HELP_LINES:
+        lines.append(f"• {code(command + ' ' + usage)} — {description}")
     blocks = [
         section("*paperbot* finds research papers and keeps this channel's reading up to date."),
         section("\n".join(lines)),
@@ -562,11 +561,6 @@ _COMING = {
 }
 
 
-def coming_soon(feature: str, command: str) -> Message:
-    what = _COMING.get(feature, "That isn't available yet")
-    return note(f"{what}: it arrives in a coming update. Meanwhile, see {code(command + ' help')}.")
-
-
 def shared_paper(record: Mapping[str, Any], user_id: str) -> Message:
     """The visible channel post for a shared paper; it keeps a Save button so everyone can save it."""
     blocks = paper_blocks(record, abstract_chars=SHARED_ABSTRACT_CHARS, share=False)
@@ -600,14 +594,3 @@ def paper_missing() -> Message:
 def apology(ref: str) -> Message:
     return note(f"Sorry, something went wrong on my side (ref {escape_mrkdwn(ref)}). Please try again; "
                 "if it keeps happening, tell whoever runs paperbot and quote the reference.")
-
-
-def home_view(command: str, *, admins: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """The App Home tab: what paperbot does and how to use it."""
-    blocks = [
-        {"type": "header", "text": plain("paperbot")},
-        section("Search the paper archive, follow topics in your channels' digests and (soon) keep a "
-                "reading list. Everything starts with the slash command:"),
-        *help_blocks(command, admins=admins)[1:],
-    ]
-    return {"type": "home", "blocks": clamp_blocks(blocks, MAX_VIEW_BLOCKS)}

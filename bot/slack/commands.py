@@ -28,9 +28,10 @@ SUBCOMMANDS: dict[str, int | None] = {
     "digest": 1,
     "schedule": None,
     "sources": None,
-    "saved": 0,
+    "saved": 1,
     "unsave": 1,
-    "export": 0,
+    "top": 1,
+    "export": 0,  # takes more (`export topic diffusion`), but `expert systems` must stay a search
 }
 ALIASES = {"find": "search", "?": "help"}
 # Subcommands that change channel settings: restricted to PAPERBOT_ADMINS when that is set.

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import logging
 import re
-import secrets
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,13 +19,12 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Ack, App, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from slack_sdk.webhook import WebhookClient
 
 from bot.channels import TopicError, normalize_topic
 from bot.config import Settings
-from bot.slack import blocks, digest_listeners
+from bot.slack import blocks, digest_listeners, save_listeners
 from bot.slack.commands import CONFIG_SUBCOMMANDS, ParsedCommand, from_slack, parse
-from bot.slack.retry import retry_handlers
+from bot.slack.plumbing import EPHEMERAL, RecentIds, Responder, new_ref
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -40,67 +37,8 @@ PAGE_SIZE = 5
 # (bench/ack_bench.py): ack p95 272 ms with 8 searches at a time, 97 ms with one.
 SEARCH_CONCURRENCY = 1
 SHARE_REPEAT_SECONDS = 60.0
-EPHEMERAL = "ephemeral"
 _CHANNEL_ID_RE = re.compile(r"[CGD][A-Z0-9]{6,}")
 IN_CHANNEL = "in_channel"
-
-
-def new_ref() -> str:
-    """A short id that ties the apology a user sees to the traceback in the log."""
-    return secrets.token_hex(4)
-
-
-class RecentIds:
-    """A bounded, expiring set: remembers ids for `ttl` seconds (at most `max_size` of them)."""
-
-    def __init__(self, ttl: float, max_size: int) -> None:
-        self._ttl = ttl
-        self._max = max_size
-        self._seen: OrderedDict[str, float] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def add(self, key: str) -> bool:
-        """Remember `key`; False if it was already there (and not expired)."""
-        now = time.monotonic()
-        with self._lock:
-            while self._seen and (len(self._seen) >= self._max or next(iter(self._seen.values())) < now - self._ttl):
-                self._seen.popitem(last=False)
-            if key in self._seen:
-                return False
-            self._seen[key] = now
-            return True
-
-    def discard(self, key: str) -> None:
-        with self._lock:
-            self._seen.pop(key, None)
-
-
-class Responder:
-    """Posts to a response URL. A failure is logged, not raised: there is nobody left to tell."""
-
-    def __init__(self, url: str | None, timeout: float) -> None:
-        self.url = url
-        self.timeout = timeout
-        self.sent = 0
-
-    def __call__(self, payload: blocks.Message, *, response_type: str = EPHEMERAL,
-                 replace_original: bool = False) -> bool:
-        if not self.url:
-            log.warning("slack.respond.skipped reason=no_response_url")
-            return False
-        body = {**payload, "response_type": response_type, "replace_original": replace_original,
-                "unfurl_links": False, "unfurl_media": False}
-        client = WebhookClient(self.url, timeout=max(1, round(self.timeout)), retry_handlers=retry_handlers())
-        try:
-            response = client.send_dict(body)
-        except Exception as exc:  # connection errors after the retries: log, the user sees nothing
-            log.warning("slack.respond.failed error=%s", type(exc).__name__)
-            return False
-        if response.status_code != 200:
-            log.warning("slack.respond.failed status=%s body=%.200s", response.status_code, response.body)
-            return False
-        self.sent += 1
-        return True
 
 
 @dataclass
@@ -121,8 +59,10 @@ class Handlers:
         self._search_gate = threading.BoundedSemaphore(SEARCH_CONCURRENCY)
         # Channel names seen in payloads, so `channel:#name` in a search finds what was posted there.
         self._channel_names: dict[str, str] = {}
-        # digest, schedule, sources and topics are answered by bot/slack/digest_listeners.py (set by register()).
+        # Set by register(): digest, schedule, sources and topics are answered by bot/slack/digest_listeners.py;
+        # saved, unsave, top and export by bot/slack/save_listeners.py.
         self.digest: digest_listeners.DigestHandlers | None = None
+        self.saving: save_listeners.SaveFeature | None = None
 
     # --- plumbing ---------------------------------------------------------------------------------------
 
@@ -169,6 +109,9 @@ class Handlers:
         with self._guard("slack.command", reply, user=user, channel=channel, sub="?") as outcome:
             parsed = parse(from_slack(body.get("text")))
             outcome.fields["sub"] = parsed.name
+            if self.saving is not None and parsed.name in save_listeners.SAVE_SUBCOMMANDS:
+                outcome.fields.update(self.saving.command(parsed.name, parsed.args, user, channel, reply))
+                return  # it answered through `reply` (an export can take several messages)
             if self.digest is not None and parsed.name in digest_listeners.SUBCOMMANDS:
                 payload, response_type = self.digest.handle(parsed.name, parsed.args, user, channel,
                                                             outcome.fields, reply)
@@ -198,8 +141,7 @@ class Handlers:
             return self.watch(parsed.args, user, channel)
         if name == "unwatch":
             return self.unwatch(parsed.args, user, channel)
-        # digest, saved, unsave, export: wired by the digest and saving issues.
-        return blocks.coming_soon(name, cmd), EPHEMERAL
+        return blocks.help_message(cmd, admins=self.admins), EPHEMERAL  # unreachable once register() wired all
 
     def search(self, query: str, user: str, channel: str, offset: int, outcome: _Outcome) -> blocks.Message:
         from bot.search import QueryError, SearchContext
@@ -208,7 +150,8 @@ class Handlers:
             return blocks.search_usage(self.command_name)
         try:
             with self._search_gate:
-                context = SearchContext(user_id=user, channel_id=channel, channel_ids=self.papers_posted_in)
+                context = SearchContext(user_id=user, channel_id=channel, channel_ids=self.papers_posted_in,
+                                        saved_ids=self.services.saves.saved_ids)
                 page = self.services.index.search(query, limit=PAGE_SIZE, offset=offset, context=context)
         except QueryError as exc:
             outcome.fields["refused"] = "query"
@@ -251,13 +194,6 @@ class Handlers:
         self.learn_channel(channel, (body.get("channel") or {}).get("name"))
         return user, channel, value
 
-    def save(self, body: dict[str, Any]) -> None:
-        reply = self.responder(body)
-        user, channel, paper_id = self._action(body)
-        with self._guard("slack.action", reply, action="save", user=user, channel=channel, paper=paper_id):
-            # The saving issue replaces this with the real reading list; until then, no pretend "saved".
-            reply(blocks.coming_soon("save", self.command_name))
-
     def share(self, body: dict[str, Any], client: WebClient) -> None:
         reply = self.responder(body)
         user, channel, paper_id = self._action(body)
@@ -298,17 +234,6 @@ class Handlers:
             outcome.fields["offset"] = offset
             reply(self.search(query, user, channel, offset, outcome), replace_original=True)
 
-    # --- events -----------------------------------------------------------------------------------------
-
-    def home_opened(self, body: dict[str, Any], client: WebClient) -> None:
-        event = body.get("event") or {}
-        if event.get("tab") != "home":
-            return
-        user = str(event.get("user", ""))
-        with self._guard("slack.event", None, type="app_home_opened", user=user):
-            client.views_publish(user_id=user, view=blocks.home_view(self.command_name, admins=self.admins))
-
-
 def _kv(fields: dict[str, Any]) -> str:
     return " ".join(f"{k}={v}" for k, v in fields.items())
 
@@ -321,12 +246,10 @@ def register(app: App, settings: Settings, services: Services) -> Handlers:
     """Attach paperbot's listeners to `app`. Bolt injects arguments by parameter name, hence the closures."""
     handlers = Handlers(settings, services)
     handlers.digest = digest_listeners.register(app, settings, services, handlers.may_configure)
+    handlers.saving = save_listeners.register(app, settings, services)
 
     def on_command(body: dict[str, Any]) -> None:
         handlers.command(body)
-
-    def on_save(body: dict[str, Any]) -> None:
-        handlers.save(body)
 
     def on_share(body: dict[str, Any], client: WebClient) -> None:
         handlers.share(body, client)
@@ -334,15 +257,10 @@ def register(app: App, settings: Settings, services: Services) -> Handlers:
     def on_page(body: dict[str, Any]) -> None:
         handlers.page(body)
 
-    def on_home_opened(body: dict[str, Any], client: WebClient) -> None:
-        handlers.home_opened(body, client)
-
     lazy: list[tuple[Callable[..., Any], Callable[..., None]]] = [
         (app.command(settings.command), on_command),
-        (app.action(blocks.ACTION_SAVE), on_save),
         (app.action(blocks.ACTION_SHARE), on_share),
         (app.action(re.compile(f"^(?:{blocks.ACTION_PAGE_PREV}|{blocks.ACTION_PAGE_NEXT})$")), on_page),
-        (app.event("app_home_opened"), on_home_opened),
     ]
     for decorator, work in lazy:
         decorator(ack=_ack_now, lazy=[work])

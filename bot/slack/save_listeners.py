@@ -42,7 +42,7 @@ from bot.papers import find_arxiv_ids, normalize_arxiv_id
 from bot.saves import ReactionSaver, records_for
 from bot.slack import blocks
 from bot.slack import save_blocks as sb
-from bot.slack.listeners import Responder, new_ref
+from bot.slack.plumbing import Responder, new_ref
 from bot.sources import Sources, build_sources
 
 if TYPE_CHECKING:
@@ -686,7 +686,7 @@ def register(app: App, settings: Settings, services: Services, *, sources: Sourc
     def on_unsave_work(body: dict[str, Any], context: BoltContext) -> None:
         feature.unsave_work(body, context)
 
-    def on_page_ack(ack: Ack) -> None:
+    def ack_only(ack: Ack) -> None:
         ack()
 
     def on_page_work(body: dict[str, Any]) -> None:
@@ -695,12 +695,18 @@ def register(app: App, settings: Settings, services: Services, *, sources: Sourc
     def on_message(body: dict[str, Any]) -> None:
         feature.message_ack(body)  # a regex and a queue: runs inline, no lazy work
 
+    def on_home_opened(body: dict[str, Any]) -> None:
+        event = body.get("event") or {}
+        if event.get("tab") == "home" and event.get("user"):
+            feature.publish_home(str(event["user"]))
+
     app.event("reaction_added")(ack=on_reaction_ack, lazy=[on_reaction_work])
     app.event("reaction_removed")(ack=on_reaction_ack, lazy=[on_reaction_work])
     app.action(blocks.ACTION_SAVE)(ack=on_save_ack, lazy=[on_save_work])
     app.action(sb.ACTION_UNSAVE)(ack=on_unsave_ack, lazy=[on_unsave_work])
-    app.action(re.compile(f"^(?:{sb.ACTION_SAVED_PREV}|{sb.ACTION_SAVED_NEXT})$"))(ack=on_page_ack,
+    app.action(re.compile(f"^(?:{sb.ACTION_SAVED_PREV}|{sb.ACTION_SAVED_NEXT})$"))(ack=ack_only,
                                                                                    lazy=[on_page_work])
     app.event("message")(on_message)
+    app.event("app_home_opened")(ack=ack_only, lazy=[on_home_opened])
     feature.resume()
     return feature

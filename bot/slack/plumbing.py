@@ -1,0 +1,77 @@
+"""Small pieces every listener module shares: reference ids for apologies, an expiring set of ids (event
+and share de-duplication), and the response-URL poster."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from collections import OrderedDict
+
+from slack_sdk.webhook import WebhookClient
+
+from bot.slack import blocks
+from bot.slack.retry import retry_handlers
+
+log = logging.getLogger("bot.slack")
+
+EPHEMERAL = "ephemeral"
+
+
+def new_ref() -> str:
+    """A short id that ties the apology a user sees to the traceback in the log."""
+    return secrets.token_hex(4)
+
+
+class RecentIds:
+    """A bounded, expiring set: remembers ids for `ttl` seconds (at most `max_size` of them)."""
+
+    def __init__(self, ttl: float, max_size: int) -> None:
+        self._ttl = ttl
+        self._max = max_size
+        self._seen: OrderedDict[str, float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, key: str) -> bool:
+        """Remember `key`; False if it was already there (and not expired)."""
+        now = time.monotonic()
+        with self._lock:
+            while self._seen and (len(self._seen) >= self._max or next(iter(self._seen.values())) < now - self._ttl):
+                self._seen.popitem(last=False)
+            if key in self._seen:
+                return False
+            self._seen[key] = now
+            return True
+
+    def discard(self, key: str) -> None:
+        with self._lock:
+            self._seen.pop(key, None)
+
+
+class Responder:
+    """Posts to a response URL. A failure is logged, not raised: there is nobody left to tell."""
+
+    def __init__(self, url: str | None, timeout: float) -> None:
+        self.url = url
+        self.timeout = timeout
+        self.sent = 0
+
+    def __call__(self, payload: blocks.Message, *, response_type: str = EPHEMERAL,
+                 replace_original: bool = False) -> bool:
+        if not self.url:
+            log.warning("slack.respond.skipped reason=no_response_url")
+            return False
+        body = {**payload, "response_type": response_type, "replace_original": replace_original,
+                "unfurl_links": False, "unfurl_media": False}
+        client = WebhookClient(self.url, timeout=max(1, round(self.timeout)), retry_handlers=retry_handlers())
+        try:
+            response = client.send_dict(body)
+        except Exception as exc:  # connection errors after the retries: log, the user sees nothing
+            log.warning("slack.respond.failed error=%s", type(exc).__name__)
+            return False
+        if response.status_code != 200:
+            log.warning("slack.respond.failed status=%s body=%.200s", response.status_code, response.body)
+            return False
+        self.sent += 1
+        return True
