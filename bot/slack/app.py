@@ -15,7 +15,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltContext, BoltResponse
 from slack_sdk import WebClient
 
 from bot.config import ConfigError, Settings
@@ -96,11 +96,15 @@ def _skip_retried_events(app: App) -> None:
     seen = RecentIds(EVENT_DEDUPE_SECONDS, EVENT_DEDUPE_MAX)
 
     @app.middleware
-    def once_per_event(body: dict[str, Any], next_: Any) -> BoltResponse | None:
+    def once_per_event(body: dict[str, Any], context: BoltContext, next_: Any) -> BoltResponse | None:
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if isinstance(event_id, str) and not seen.add(event_id):
-            log.info("slack.event.duplicate event_id=%s", event_id)
-            return BoltResponse(status=200, body="")
+        if isinstance(event_id, str):
+            if not seen.add(event_id):
+                log.info("slack.event.duplicate event_id=%s", event_id)
+                return BoltResponse(status=200, body="")
+            # A listener that could not do its durable part answers 500 and forgets the id, so Slack's
+            # retry of the event is handled instead of dropped as a duplicate.
+            context["forget_event"] = lambda: seen.discard(event_id)
         return next_()
 
 

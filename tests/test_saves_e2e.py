@@ -1,0 +1,324 @@
+"""Saving papers end to end: signed Slack events and clicks -> waitress -> Bolt -> paperbot -> the Slack
+emulator (and local Hugging Face / arXiv servers for papers the archive does not know yet).
+
+Each test asserts what a person would notice: what is in their reading list (and on disk before Slack got
+its 200), the ephemeral confirmations they see, the file they receive, the App Home they open.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from fake_sources import FakeSources, arxiv_entry, hf_item
+from slack_driver import SlackStack
+
+from bot.papers import new_record
+
+pytestmark = pytest.mark.e2e
+
+INJECTED = "<!channel> Free GPUs <@U0ATTACKER> & <https://evil.example|click>"
+
+
+def corpus() -> list[dict[str, Any]]:
+    return [
+        new_record("2405.10001", source="hf", title="Diffusion Transformers for Long Video Generation",
+                   abstract="We scale diffusion transformers to minute-long video.", authors=["Ada Lovelace"],
+                   published="2024-05-16T17:59:59Z", upvotes=87, categories=["cs.CV"], primary_category="cs.CV"),
+        new_record("2405.10002", source="arxiv", title=INJECTED, abstract="<!here> attention sinks.",
+                   authors=["Mallory"], published="2024-05-15T00:00:00Z"),
+        new_record("2405.10003", source="arxiv", title="Sparse autoencoders find interpretable features",
+                   abstract="Dictionary learning on language model activations.", authors=["Chris Olah"],
+                   published="2024-05-14T00:00:00Z"),
+    ]
+
+
+def texts(message: dict[str, Any]) -> str:
+    parts = [message.get("text", "")]
+    for block in message.get("blocks", []) or []:
+        if isinstance(block.get("text"), dict):
+            parts.append(block["text"]["text"])
+        for element in block.get("elements", []) or []:
+            parts.append(element.get("text") if isinstance(element.get("text"), str) else
+                         element.get("text", {}).get("text", ""))
+    return "\n".join(parts)
+
+
+def wait_until(check: Callable[[], Any], timeout: float = 5.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.02)
+
+
+def saved_ids(stack: SlackStack, user: str) -> list[str]:
+    return [s.paper_id for s in stack.services.saves.saved(user)]
+
+
+def ephemerals_to(stack: SlackStack, user: str, count: int = 1) -> list[dict[str, Any]]:
+    return wait_until(lambda: (found := [e for e in stack.slack.ephemerals if e["user"] == user])
+                      and len(found) >= count and found)
+
+
+def bot_post(stack: SlackStack, channel: str, paper_id: str) -> str:
+    """A message the bot posted about `paper_id` (as the digest does), recorded in the post ledger."""
+    ts = f"{time.time():.6f}"
+    stack.slack.messages.setdefault(channel, []).append(
+        {"type": "message", "user": stack.slack.bot_user_id, "bot_id": stack.slack.bot_id, "ts": ts,
+         "text": f"https://arxiv.org/abs/{paper_id}"})
+    stack.services.posts.record(channel, ts, paper_id, "digest")
+    return ts
+
+
+def react(stack: SlackStack, user: str, channel: str, ts: str, *, reaction: str = "bookmark",
+          removed: bool = False, **kwargs: Any) -> Any:
+    event = {"type": "reaction_removed" if removed else "reaction_added", "user": user, "reaction": reaction,
+             "item_user": "U0SOMEONE", "item": {"type": "message", "channel": channel, "ts": ts},
+             "event_ts": f"{time.time():.6f}"}
+    sent = stack.driver.event(event, **kwargs)
+    assert sent.response.status_code == 200
+    return sent
+
+
+@pytest.fixture
+def stack(slack_stack_factory: Any) -> SlackStack:
+    return slack_stack_factory(corpus())
+
+
+@pytest.fixture
+def sourced_stack(slack_stack_factory: Any, fake_sources: FakeSources) -> SlackStack:
+    env = {"HF_API_URL": fake_sources.hf_api_url, "ARXIV_API_URL": fake_sources.arxiv_api_url,
+           "PAPERBOT_ARXIV_DELAY": "0", "PAPERBOT_HTTP_RETRIES": "0", "PAPERBOT_HTTP_TIMEOUT": "2"}
+    return slack_stack_factory(corpus(), env=env)
+
+
+# --- reactions on the bot's posts ----------------------------------------------------------------------------
+
+
+def test_a_bookmark_on_a_bot_post_saves_before_the_ack_and_removing_it_unsaves(stack: SlackStack) -> None:
+    ts = bot_post(stack, "C0GENERAL", "2405.10001")
+    react(stack, "U0BOB", "C0GENERAL", ts)
+    # Durable before the 200: the save is in the list the moment the request returns, not "soon".
+    assert saved_ids(stack, "U0BOB") == ["2405.10001"]
+    save = stack.services.saves.get("U0BOB", "2405.10001")
+    assert (save.channel, save.ts, save.via) == ("C0GENERAL", ts, "reaction")
+    [note] = ephemerals_to(stack, "U0BOB")
+    assert note["channel"] == "C0GENERAL"
+    assert "Saved" in texts(note) and "Diffusion Transformers" in texts(note) and "/papers saved" in texts(note)
+    assert not stack.slack.calls_to("chat.postMessage"), "a confirmation is never a channel message"
+
+    react(stack, "U0BOB", "C0GENERAL", ts, reaction="thumbsup")
+    react(stack, "U0CAROL", "C0GENERAL", ts, reaction="bookmark", removed=True)  # never saved it
+    assert saved_ids(stack, "U0BOB") == ["2405.10001"] and saved_ids(stack, "U0CAROL") == []
+
+    react(stack, "U0BOB", "C0GENERAL", ts, removed=True)
+    assert saved_ids(stack, "U0BOB") == []
+    notes = ephemerals_to(stack, "U0BOB", 2)
+    assert "Removed" in texts(notes[1])
+
+
+def test_slack_retries_and_double_reactions_save_once(stack: SlackStack) -> None:
+    ts = bot_post(stack, "C0GENERAL", "2405.10003")
+    first = react(stack, "U0BOB", "C0GENERAL", ts, event_id="Ev0SAVE0001")
+    react(stack, "U0BOB", "C0GENERAL", ts, event_id="Ev0SAVE0001", retry_num=1)  # Slack's retry
+    react(stack, "U0BOB", "C0GENERAL", ts)  # the same reaction delivered again under a new id
+    assert first.response.status_code == 200
+    assert saved_ids(stack, "U0BOB") == ["2405.10003"]
+    assert stack.services.saves.savers("2405.10003") == {"U0BOB"}
+    time.sleep(0.3)
+    assert len([e for e in stack.slack.ephemerals if e["user"] == "U0BOB"]) == 1, "told once"
+
+
+def test_every_configured_save_emoji_and_skin_tones_count(slack_stack_factory: Any) -> None:
+    stack = slack_stack_factory(corpus(), env={"PAPERBOT_SAVE_EMOJI": "bookmark, :star:"})
+    ts = bot_post(stack, "C0GENERAL", "2405.10001")
+    react(stack, "U0BOB", "C0GENERAL", ts, reaction="star")
+    react(stack, "U0CAROL", "C0GENERAL", ts, reaction="bookmark::skin-tone-3")
+    react(stack, "U0DAVE", "C0GENERAL", ts, reaction="heart")
+    assert stack.services.saves.savers("2405.10001") == {"U0BOB", "U0CAROL"}
+
+
+def test_confirmations_never_ping_anyone(stack: SlackStack) -> None:
+    ts = bot_post(stack, "C0GENERAL", "2405.10002")
+    react(stack, "U0BOB", "C0GENERAL", ts)
+    [note] = ephemerals_to(stack, "U0BOB")
+    assert "&lt;!channel&gt;" in texts(note)
+    assert stack.driver.ask("saved", user_id="U0BOB")
+    assert stack.slack.broadcast_mentions() == []
+
+
+# --- reactions on messages people wrote ----------------------------------------------------------------------
+
+
+def test_a_bookmark_on_a_persons_message_fetches_archives_and_saves_its_papers(
+        sourced_stack: SlackStack, fake_sources: FakeSources) -> None:
+    stack = sourced_stack
+    fake_sources.add_hf_day("2024-06-03", [hf_item("2406.00001", "Mixture of depths for fast decoding",
+                                                   day="2024-06-03", authors=["Zoe Li"], upvotes=12)])
+    fake_sources.add_arxiv(arxiv_entry("2406.00002", "Tokenizer-free language models", published="2024-06-02T00:00:00Z",
+                                       version=2, authors=["Sam Byte"], categories=["cs.CL"]))
+    text = ("worth reading: <https://huggingface.co/papers/2406.00001> and "
+            "<https://arxiv.org/abs/2406.00002v2|arXiv:2406.00002v2>, also old news https://arxiv.org/pdf/2405.10003")
+    ts = stack.slack.add_message("C0GENERAL", text, user="U0CAROL")
+    react(stack, "U0BOB", "C0GENERAL", ts)
+    [note] = ephemerals_to(stack, "U0BOB")
+    assert "Saved 3 papers" in texts(note) and "Mixture of depths" in texts(note)
+    assert sorted(saved_ids(stack, "U0BOB")) == ["2405.10003", "2406.00001", "2406.00002"]
+    assert stack.services.archive.get("2406.00002")["title"] == "Tokenizer-free language models"
+    assert "2406.00001" in {h.paper["id"] for h in stack.services.index.search("mixture of depths").hits}
+    assert stack.slack.calls_to("conversations.history")
+
+
+def test_a_bookmark_on_a_thread_reply_reads_it_with_conversations_replies(
+        sourced_stack: SlackStack, fake_sources: FakeSources) -> None:
+    stack = sourced_stack
+    fake_sources.add_arxiv(arxiv_entry("2406.00003", "Retrieval heads in long context",
+                                       published="2024-06-01T00:00:00Z"))
+    parent = stack.slack.add_message("C0GENERAL", "papers thread", user="U0CAROL")
+    reply = stack.slack.add_message("C0GENERAL", "this one: arxiv.org/abs/2406.00003", user="U0CAROL",
+                                    thread_ts=parent)
+    react(stack, "U0BOB", "C0GENERAL", reply)
+    [note] = ephemerals_to(stack, "U0BOB")
+    assert note.get("thread_ts") == parent, "the confirmation shows in the thread the user is reading"
+    assert saved_ids(stack, "U0BOB") == ["2406.00003"]
+    assert stack.slack.calls_to("conversations.replies")
+
+
+def test_an_ordinary_message_or_an_unknown_paper_saves_nothing_and_says_why(
+        sourced_stack: SlackStack, fake_sources: FakeSources) -> None:
+    stack = sourced_stack
+    plain = stack.slack.add_message("C0GENERAL", "lunch at noon?", user="U0CAROL")
+    react(stack, "U0BOB", "C0GENERAL", plain)
+    ghost = stack.slack.add_message("C0GENERAL", "https://arxiv.org/abs/2406.99999", user="U0CAROL")
+    react(stack, "U0BOB", "C0GENERAL", ghost)
+    [note] = ephemerals_to(stack, "U0BOB")
+    assert "couldn't find" in texts(note) and "2406.99999" in texts(note)
+    assert saved_ids(stack, "U0BOB") == []
+    assert stack.services.saves.pending() == [], "nothing left half-done"
+
+
+def test_a_message_the_bot_cannot_read_is_explained(sourced_stack: SlackStack) -> None:
+    stack = sourced_stack
+    stack.slack.channel_errors["C0SECRET"] = "not_in_channel"
+    react(stack, "U0BOB", "C0SECRET", "1700000000.000100")
+    wait_until(lambda: stack.slack.calls_to("conversations.history"))
+    wait_until(lambda: stack.services.saves.pending() == [])  # given up at once: a retry would not help
+    assert saved_ids(stack, "U0BOB") == []
+    [told] = wait_until(lambda: stack.slack.calls_to("chat.postEphemeral"))
+    assert "not a member" in texts(told.params)
+
+
+def test_links_shared_in_channels_are_archived_without_any_reaction(
+        sourced_stack: SlackStack, fake_sources: FakeSources) -> None:
+    stack = sourced_stack
+    fake_sources.add_arxiv(arxiv_entry("2406.00004", "Grokking in modular arithmetic",
+                                       published="2024-06-01T00:00:00Z"))
+    event = {"type": "message", "channel": "C0GENERAL", "user": "U0CAROL", "ts": f"{time.time():.6f}",
+             "text": "has anyone read <https://arxiv.org/abs/2406.00004>?", "channel_type": "channel"}
+    assert stack.driver.event(event).response.status_code == 200
+    bot_event = {**event, "user": None, "bot_id": "B0OTHER", "subtype": "bot_message",
+                 "text": "https://arxiv.org/abs/2406.00005"}
+    assert stack.driver.event(bot_event).response.status_code == 200
+    wait_until(lambda: "2406.00004" in stack.services.archive)
+    assert "slack" in stack.services.archive.get("2406.00004")["sources"]
+    assert "2406.00004" in {h.paper["id"] for h in stack.services.index.search("grokking").hits}
+    assert "2406.00005" not in stack.services.archive, "other bots' messages are not read"
+
+
+# --- buttons, lists, top, export, home -------------------------------------------------------------------------
+
+
+def test_reading_list_newest_first_with_unsave_buttons_and_the_unsave_command(stack: SlackStack) -> None:
+    for paper_id in ("2405.10001", "2405.10002", "2405.10003"):
+        react(stack, "U0BOB", "C0GENERAL", bot_post(stack, "C0GENERAL", paper_id))
+        time.sleep(0.002)
+    listed = stack.driver.ask("saved", user_id="U0BOB")
+    assert listed["response_type"] == "ephemeral"
+    body = texts(listed)
+    assert body.index("Sparse autoencoders") < body.index("Diffusion Transformers"), "newest first"
+    unsave = [block["accessory"] for block in listed["blocks"]
+              if block.get("accessory", {}).get("action_id") == "paper_unsave"]
+    assert len(unsave) == 3
+    clicked = stack.driver.click(unsave[0], user_id="U0BOB")
+    assert clicked.response.status_code == 200
+    assert saved_ids(stack, "U0BOB") == ["2405.10002", "2405.10001"]
+    [updated] = stack.slack.wait_for_responses(clicked.response_url)
+    assert updated["replace_original"] is True and "Removed" in texts(updated)
+
+    removed = stack.driver.ask("unsave https://arxiv.org/abs/2405.10001v3", user_id="U0BOB")
+    assert "Removed" in texts(removed) and saved_ids(stack, "U0BOB") == ["2405.10002"]
+    assert "isn't in your reading list" in texts(stack.driver.ask("unsave 2405.10001", user_id="U0BOB"))
+    assert "/papers unsave 2405.12345" in texts(stack.driver.ask("unsave", user_id="U0BOB"))
+    assert "2405.10002" in texts(stack.driver.ask("saved:me", user_id="U0BOB")), "search knows your list"
+
+
+def test_the_save_button_on_a_digest_post_saves_it(stack: SlackStack) -> None:
+    button = {"action_id": "paper_save", "text": {"type": "plain_text", "text": "Save"}, "value": "2405.10003"}
+    first = stack.driver.click(button, user_id="U0BOB", ephemeral=False)
+    second = stack.driver.click(button, user_id="U0BOB", ephemeral=False)  # a double click
+    assert first.response.status_code == second.response.status_code == 200
+    assert saved_ids(stack, "U0BOB") == ["2405.10003"]
+    assert "already in your reading list" in texts(stack.slack.wait_for_responses(second.response_url)[0])
+
+
+def test_top_lists_the_most_saved_papers_with_who_saved_them(stack: SlackStack) -> None:
+    popular, other = bot_post(stack, "C0GENERAL", "2405.10003"), bot_post(stack, "C0GENERAL", "2405.10001")
+    for user in ("U0BOB", "U0CAROL", "U0DAVE"):
+        react(stack, user, "C0GENERAL", popular)
+    react(stack, "U0BOB", "C0GENERAL", other)
+    top = stack.driver.ask("top week")
+    body = texts(top)
+    assert body.index("Sparse autoencoders") < body.index("Diffusion Transformers")
+    assert "<@U0CAROL>" in body and "3" in body
+    assert "week" in texts(stack.driver.ask("top fortnight")).lower()
+
+
+def test_export_sends_a_bib_file_to_the_users_dm(stack: SlackStack) -> None:
+    for paper_id in ("2405.10001", "2405.10003"):
+        react(stack, "U0BOB", "C0GENERAL", bot_post(stack, "C0GENERAL", paper_id))
+    reply = stack.driver.ask("export bibtex", user_id="U0BOB")
+    assert ".bib" in texts(reply) and "direct message" in texts(reply)
+    [entry] = stack.slack.files.values()
+    assert entry["shared"] == ["D0BOB"] and entry["name"].endswith(".bib")
+    bib = entry["content"].decode()
+    assert bib.count("@misc{") == 2
+    assert "eprint={2405.10001}" in bib and "archivePrefix={arXiv}" in bib and "primaryClass={cs.CV}" in bib
+    assert "url={https://arxiv.org/abs/2405.10003}" in bib
+
+
+def test_export_falls_back_to_code_blocks_when_the_upload_fails(stack: SlackStack) -> None:
+    react(stack, "U0BOB", "C0GENERAL", bot_post(stack, "C0GENERAL", "2405.10002"))
+    stack.slack.channel_errors["D0BOB"] = "channel_not_found"
+    stack.slack.fail("files.getUploadURLExternal", times=20, status=500)
+    sent = stack.driver.command("export", user_id="U0BOB")
+    replies = stack.slack.wait_for_responses(sent.response_url)
+    shown = "\n".join(texts(r) for r in replies)
+    assert "```" in shown and "2405.10002" in shown and "@misc{" in shown
+    assert stack.slack.broadcast_mentions() == []
+
+
+def test_export_of_an_empty_list_and_a_bad_scope_explain(stack: SlackStack) -> None:
+    assert "empty" in texts(stack.driver.ask("export", user_id="U0NOBODY"))
+    assert "/papers export" in texts(stack.driver.ask("export everything please", user_id="U0BOB"))
+    assert not stack.slack.files
+
+
+def test_app_home_shows_my_saves_and_the_topics_of_my_channels(stack: SlackStack) -> None:
+    react(stack, "U0BOB", "C0GENERAL", bot_post(stack, "C0GENERAL", "2405.10003"))
+    stack.services.channels.watch("C0GENERAL", "interpretability", "U0ADMIN")
+    stack.services.channels.watch("C0PRIVATE", "secret robotics", "U0ADMIN")
+    stack.slack.members.update({"C0GENERAL": ["U0BOB", "U0CAROL"], "C0PRIVATE": ["U0CAROL"]})
+    event = {"type": "app_home_opened", "user": "U0BOB", "channel": "D0BOB", "tab": "home",
+             "event_ts": f"{time.time():.6f}"}
+    assert stack.driver.event(event).response.status_code == 200
+    wait_until(lambda: "U0BOB" in stack.slack.views)
+    view = json.dumps(stack.slack.views["U0BOB"])
+    assert "Sparse autoencoders" in view and "interpretability" in view
+    assert "secret robotics" not in view, "only channels Bob is in"
