@@ -278,6 +278,28 @@ def test_top_lists_the_most_saved_papers_with_who_saved_them(stack: SlackStack) 
     assert body.index("Sparse autoencoders") < body.index("Diffusion Transformers")
     assert "<@U0CAROL>" in body and "3" in body
     assert "week" in texts(stack.driver.ask("top fortnight")).lower()
+    assert "/papers search top k sampling" in texts(stack.driver.ask("top k sampling"))
+
+
+def test_a_save_that_cannot_be_written_is_not_acknowledged_and_slacks_retry_saves_it(
+        stack: SlackStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    ts = bot_post(stack, "C0GENERAL", "2405.10001")
+    saves = stack.services.saves
+    real_commit = saves._commit
+
+    def disk_full_once(*args: Any, **kwargs: Any) -> None:
+        monkeypatch.setattr(saves, "_commit", real_commit)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(saves, "_commit", disk_full_once)
+    event = {"type": "reaction_added", "user": "U0BOB", "reaction": "bookmark", "item_user": "U0PAPERBOT",
+             "item": {"type": "message", "channel": "C0GENERAL", "ts": ts}, "event_ts": f"{time.time():.6f}"}
+    failed = stack.driver.event(event, event_id="Ev0DISKFULL1")
+    assert failed.response.status_code == 500, "Slack must retry: nothing was saved"
+    assert saved_ids(stack, "U0BOB") == [] and not stack.slack.ephemerals
+    retried = stack.driver.event(event, event_id="Ev0DISKFULL1", retry_num=1)
+    assert retried.response.status_code == 200
+    assert saved_ids(stack, "U0BOB") == ["2405.10001"]
 
 
 def test_export_sends_a_bib_file_to_the_users_dm(stack: SlackStack) -> None:

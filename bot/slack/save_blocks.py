@@ -227,8 +227,11 @@ def top_list(entries: Sequence[tuple[TopPaper, Mapping[str, Any]]], window: str,
     return b.message(f"Most saved papers {label}: {titles}", blocks)
 
 
-def top_usage(command: str) -> b.Message:
-    return b.note(f"Usage: {b.code(command + ' top [week|month|all]')} — the team's most saved papers.")
+def top_usage(command: str, words: str = "") -> b.Message:
+    text = f"Usage: {b.code(command + ' top [week|month|all]')} — the team's most saved papers."
+    if words:  # `/papers top k sampling` was probably a search
+        text += f" To search for those words instead: {b.code(command + ' search top ' + words, 200)}."
+    return b.note(text)
 
 
 # --- /papers export -----------------------------------------------------------------------------------------

@@ -531,7 +531,7 @@ class SaveFeature:
     def top_command(self, args: str, user: str, channel: str, reply: Responder) -> dict[str, Any]:
         window = args.strip().lower() or "week"
         if window not in TOP_WINDOWS:
-            reply(sb.top_usage(self.command_name))
+            reply(sb.top_usage(self.command_name, args.strip()))
             return {"refused": "usage"}
         days = TOP_WINDOWS[window]
         since = datetime.now(UTC) - timedelta(days=days) if days is not None else None
