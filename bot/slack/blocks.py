@@ -151,8 +151,12 @@ def mention(user_id: object) -> str:
 
 
 def quoted(text: str, limit: int = QUERY_DISPLAY_CHARS) -> str:
-    """Outside text shown in “curly quotes”, cut for display and escaped."""
-    return f"“{escape_mrkdwn(truncate_plain(clean_text(text), limit))}”"
+    """Outside text shown in “curly quotes”, cut for display and escaped. A text that is itself one quoted
+    phrase (a topic like `"mechanistic interpretability"`) keeps its own quotes instead of getting two pairs."""
+    shown = escape_mrkdwn(truncate_plain(clean_text(text), limit))
+    if len(shown) > 1 and shown[0] == shown[-1] == '"' and '"' not in shown[1:-1]:
+        return shown
+    return f"“{shown}”"
 
 
 def code(text: str, limit: int = QUERY_DISPLAY_CHARS) -> str:

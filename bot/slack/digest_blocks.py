@@ -72,7 +72,7 @@ def digest_header(channel: ChannelDigest, day: date, items: Sequence[tuple[Mappi
 
 def digest_paper(record: Mapping[str, Any], pick: Pick, position: int, total: int) -> b.Message:
     """One paper of a digest (a thread reply): the paper with its Save button, and why it is here."""
-    blocks = b.paper_blocks(record, abstract_chars=DIGEST_ABSTRACT_CHARS)
+    blocks = b.paper_blocks(record, abstract_chars=DIGEST_ABSTRACT_CHARS, share=False)  # it is in the channel
     blocks.append(b.context(f"{position}/{total} · matches {b.quoted(pick.topic, 80)}"))
     return b.message(f"{position}/{total}: {b.paper_fallback(record)}", blocks)
 
