@@ -12,8 +12,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from tinydb.table import Document
-
 from bot.papers import merge_records, normalize_arxiv_id
 from bot.storage import Store
 
@@ -90,12 +88,12 @@ class Archive:
                 key = record["id"]
                 # Two sightings of one paper in the same batch fold together first.
                 incoming[key] = merge_records(incoming[key], record) if key in incoming else record
-            inserts: list[Document] = []
+            inserts: list[tuple[str, dict[str, Any]]] = []
             updates: dict[str, dict[str, Any]] = {}
             for key, record in incoming.items():
                 old = stored.get(key)
                 if old is None:
-                    inserts.append(Document(record, doc_id=key))
+                    inserts.append((key, dict(record)))
                     result.new.append(key)
                     changed.append(record)
                     continue
@@ -107,10 +105,17 @@ class Archive:
                 updates[key] = merged
                 result.updated.append(key)
                 changed.append(merged)
-            if inserts:
-                self._table.insert_multiple(inserts)
-            if updates:
-                self._table.update(_replace_with(updates), doc_ids=list(updates))
+            if inserts or updates:
+                # Set straight in the storage's tree, replacing (never mutating) stored dicts: readers of a
+                # snapshot keep consistent records, and TinyDB's table methods would rebuild the whole table.
+                storage = self._table.storage
+                tree = storage.read()
+                papers = tree.setdefault(PAPERS_TABLE, {})
+                for key, record in inserts:
+                    papers[key] = record
+                papers.update(updates)
+                storage.write(tree)
+        self._table.clear_cache()
         if changed:
             with self._listeners_lock:
                 listeners = list(self._listeners)
@@ -121,12 +126,3 @@ class Archive:
 
 def _same_except_last_seen(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return {k: v for k, v in a.items() if k != "last_seen"} == {k: v for k, v in b.items() if k != "last_seen"}
-
-
-def _replace_with(updates: dict[str, dict[str, Any]]) -> Callable[[dict[str, Any]], None]:
-    def apply(document: dict[str, Any]) -> None:
-        replacement = updates[document["id"]]
-        document.clear()
-        document.update(replacement)
-
-    return apply

@@ -172,3 +172,18 @@ def test_kill_9_at_random_moments_never_loses_an_acknowledged_write(tmp_path: Pa
             assert papers["2301.00000"]["upvotes"] >= last, "an acknowledged update was lost"
         assert not list(tmp_path.glob("*.tmp-*")), "stale temp files are cleaned up on open"
     assert kills == ROUNDS and len(acked) >= ROUNDS
+
+
+def test_an_archive_update_replaces_records_and_leaves_earlier_snapshots_intact(tmp_path: Path) -> None:
+    with DataDir(tmp_path) as data_dir:
+        archive = Archive(data_dir.store("archive"))
+        archive.upsert([new_record("2401.00001", source="hf", title="Old title", upvotes=1)])
+        before = archive.snapshot()
+        result = archive.upsert([new_record("2401.00001v2", source="arxiv", title="New title",
+                                            abstract="Now with an abstract.")])
+        assert result.updated == ["2401.00001"]
+        assert before[0]["title"] == "Old title" and before[0]["upvotes"] == 1, "a reader's snapshot is stable"
+        assert archive.get("2401.00001")["title"] == "New title"
+    with DataDir(tmp_path, read_only=True) as reopened:
+        stored = Archive(reopened.store("archive")).get("2401.00001")
+        assert stored["title"] == "New title" and stored["upvotes"] == 1 and stored["abstract"]

@@ -210,15 +210,8 @@ class _Plan:
 
 
 def _copy(record: dict[str, Any]) -> dict[str, Any]:
-    copied: dict[str, Any] = {}
-    for _ in range(3):
-        copied = {k: (v.copy() if isinstance(v, (dict, list)) else v) for k, v in record.items()}
-        if copied.get("id"):
-            return copied
-        # Archive.snapshot() hands out its stored dicts, and an update rewrites one in place (clear, then
-        # update): caught in between, try again.
-        time.sleep(0.001)
-    return copied
+    """A copy a caller may change: the index holds the archive's own records (which it never mutates)."""
+    return {k: (v.copy() if isinstance(v, (dict, list)) else v) for k, v in record.items()}
 
 
 def _date_of(record: dict[str, Any]) -> int:
