@@ -39,7 +39,7 @@ from bot.archive import Archive
 from bot.channels import TABLE as CHANNELS_TABLE
 from bot.channels import topic_key
 from bot.posts import PostLedger
-from bot.scheduler import EVERY_DAY, WEEKDAYS, Clock, Schedule, ScheduleChange, utc_now
+from bot.scheduler import EVERY_DAY, WEEKDAYS, Clock, Schedule, ScheduleChange, parse_iso, utc_now
 from bot.sources.arxiv import is_category
 from bot.storage import Store
 
@@ -180,16 +180,6 @@ def parse_sources(text: str) -> tuple[str, ...]:
     return tuple(found)
 
 
-def _parse_iso(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -222,7 +212,7 @@ class DigestSettings:
             sources=tuple(raw.get("sources") or DEFAULT_SOURCES),
             post_empty=bool(raw["post_empty"]) if isinstance(raw.get("post_empty"), bool) else opts.post_empty,
             paused=str(paused.get("reason") or "unknown") if isinstance(paused, dict) else None,
-            effective_from=_parse_iso(raw.get("effective_from")) or _parse_iso(doc.get("created_at")),
+            effective_from=parse_iso(raw.get("effective_from")) or parse_iso(doc.get("created_at")),
         )
 
     def get(self, channel_id: str) -> ChannelDigest:
@@ -450,7 +440,7 @@ def _recency(record: dict[str, Any]) -> float:
     """The paper's date as a timestamp: arXiv v1, else its Daily Papers day, else when we first saw it."""
     hf_date = record.get("hf_date")
     for value in (record.get("published"), f"{hf_date}T00:00:00Z" if hf_date else None, record.get("first_seen")):
-        moment = _parse_iso(value)
+        moment = parse_iso(value)
         if moment is not None:
             return moment.timestamp()
     return 0.0
@@ -542,7 +532,7 @@ class DigestService:
     # --- planning ---
 
     def _since(self, docs: list[dict[str, Any]], day: date, now: datetime) -> datetime:
-        previous = next((_parse_iso(d.get("planned_at")) for d in docs if d["date"] <= day.isoformat()), None)
+        previous = next((parse_iso(d.get("planned_at")) for d in docs if d["date"] <= day.isoformat()), None)
         if previous is None:
             return now - self.options.first_lookback
         return min(now, max(previous, now - self.options.max_lookback))
@@ -698,7 +688,7 @@ class DigestService:
         header_ts = doc.get("header_ts")
         if header_ts is None and resume:
             # The header may have gone out just before a crash, before its ts was stored.
-            header_ts = self.poster.find_header(cid, day, _parse_iso(doc["planned_at"]) or self.clock())
+            header_ts = self.poster.find_header(cid, day, parse_iso(doc["planned_at"]) or self.clock())
             if header_ts is not None:
                 log.info("digest.reconciled channel=%s date=%s header_ts=%s", cid, doc["date"], header_ts)
         if header_ts is None:

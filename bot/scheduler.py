@@ -262,7 +262,8 @@ class Due:
     resume: bool = False  # the digest was started before (plan stored)
 
 
-def _parse_iso(value: Any) -> datetime | None:
+def parse_iso(value: Any) -> datetime | None:
+    """A stored ISO 8601 timestamp as an aware datetime (naive ones are UTC); None if absent or malformed."""
     if not isinstance(value, str) or not value:
         return None
     try:
@@ -307,10 +308,10 @@ def due_digests(now: datetime, channels: Iterable[ChannelDigest], ledger: Ledger
         day = date.fromisoformat(doc["date"])
         if (channel.schedule.local_date(now) - day).days > RESUME_DAYS:
             continue
-        retry_at = _parse_iso(doc.get("next_try_at"))
+        retry_at = parse_iso(doc.get("next_try_at"))
         if retry_at is not None and retry_at > now:
             continue
-        found[(channel.channel, day)] = Due(channel.channel, day, _parse_iso(doc.get("planned_at")) or now,
+        found[(channel.channel, day)] = Due(channel.channel, day, parse_iso(doc.get("planned_at")) or now,
                                             resume=True)
     return sorted(found.values(), key=lambda d: (d.due_at, d.channel))
 

@@ -598,3 +598,17 @@ def paper_missing() -> Message:
 def apology(ref: str) -> Message:
     return note(f"Sorry, something went wrong on my side (ref {escape_mrkdwn(ref)}). Please try again; "
                 "if it keeps happening, tell whoever runs paperbot and quote the reference.")
+
+
+def line_sections(lines: Sequence[str]) -> list[Block]:
+    """Lines of mrkdwn as few sections as Slack's 3,000-character limit allows: split a list, never cut it."""
+    sections: list[Block] = []
+    chunk: list[str] = []
+    for line in lines:
+        if chunk and slack_len("\n".join([*chunk, line])) > SECTION_TEXT - 50:
+            sections.append(section("\n".join(chunk)))
+            chunk = []
+        chunk.append(line)
+    if chunk:
+        sections.append(section("\n".join(chunk)))
+    return sections

@@ -54,16 +54,7 @@ def digest_header(channel: ChannelDigest, day: date, items: Sequence[tuple[Mappi
         lines.append(f"{position}. {b.link(b.paper_links(record)['abs'], title)}")
     intro = (f":newspaper: *Papers for {b.escape_mrkdwn(when)}*: {count} matching this channel's topics, "
              f"one reply each in the thread :thread:")
-    blocks = [b.section(intro, block_id=header_block_id(day))]
-    # Sections hold 3,000 characters: split the list rather than cut it.
-    chunk: list[str] = []
-    for line in lines:
-        if chunk and b.slack_len("\n".join([*chunk, line])) > b.SECTION_TEXT - 50:
-            blocks.append(b.section("\n".join(chunk)))
-            chunk = []
-        chunk.append(line)
-    if chunk:
-        blocks.append(b.section("\n".join(chunk)))
+    blocks = [b.section(intro, block_id=header_block_id(day)), *b.line_sections(lines)]
     blocks.append(b.context(f"React to a paper's reply to save it · topics: {_topics_line(channel.topics)} · "
                             f"{b.code(command + ' digest preview')} shows what comes next"))
     titles = "; ".join(b.paper_fallback(record) for record, _ in items[:10])
@@ -209,13 +200,7 @@ def topics_with_counts(channel: ChannelDigest, counts: Sequence[TopicCount], com
              for i, c in enumerate(counts, 1)]
     blocks: list[b.Block] = [b.section(f"*This channel watches {n}* (papers each matched in the last {days} days "
                                        f"from {sources_text(channel.sources)}):")]
-    chunk: list[str] = []
-    for line in lines:
-        if chunk and b.slack_len("\n".join([*chunk, line])) > b.SECTION_TEXT - 50:
-            blocks.append(b.section("\n".join(chunk)))
-            chunk = []
-        chunk.append(line)
-    blocks.append(b.section("\n".join(chunk)))
+    blocks.extend(b.line_sections(lines))
     tips = (f"A topic with 0 may be too narrow (or misspelt); one with dozens a day floods the digest "
             f"(at most {channel.max_papers} a day are posted).")
     if may_configure:
