@@ -328,6 +328,18 @@ def test_match_among_some_papers_equals_the_full_match_filtered_even_after_updat
     assert among("diffusion", chosen) == filtered("diffusion", chosen)
 
 
+def test_a_broad_one_word_topic_needs_the_word_in_the_title() -> None:
+    common = [paper(f"Study {i} of optimisers", "We report learning curves for deep networks trained with several "
+                    "optimisers on standard benchmarks, with ablations of each component and analysis of errors.")
+              for i in range(120)]  # `learning` in 120 of ~430 papers: a word that would flood a digest
+    titled = paper("Learning to rank with transformers", "We rank documents.")
+    keyword = paper("Ranking documents", "A ranking model.", keywords=["learning"])
+    index = SearchIndex.build([titled, keyword, *common, *FILLER, *filler(300)])
+    in_titles = {p["id"] for p in [titled, *FILLER] if "learning" in p["title"].lower()}
+    assert {h.paper["id"] for h in index.match("learning")} == in_titles and len(in_titles) == 3
+    assert keyword["id"] in {h.paper["id"] for h in index.match("learning ranking")}, "not when narrowed down"
+
+
 def test_match_accepts_a_single_abstract_mention_of_a_rare_word() -> None:
     mention = paper("Compute-optimal training", "We train many models on a fixed budget and find that our "
                     "model, Chinchilla, beats larger ones trained on fewer tokens across benchmarks.")

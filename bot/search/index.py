@@ -69,6 +69,11 @@ FUZZY_WEIGHT = {1: 0.85, 2: 0.7}  # a corrected word counts a little less than o
 SEGMENT_DOCS = 32 * BATCH_DOCS  # segments made by a bulk build (32,768 papers)
 COMPACT_MIN_DEAD = 10_000  # rebuild once this many replaced slots (and half of all) are dead
 RARE_WORD_BAR = 0.25  # match(): one abstract mention of a rare word is enough
+# match(): a one-word topic whose document frequency (summed over text fields) exceeds this share of the papers
+# (`language`, `learning`) needs the word in the title or all over the abstract; a keyword or a few mentions
+# would flood the digest.
+BROAD_WORD_SHARE = 0.15
+BROAD_WORD_BAR = 0.9
 PHRASE_CHECKS = 400  # phrase candidates verified beyond the page before the total is estimated
 MAX_LIMIT = 100
 MAX_SLOTS = 1 << 31
@@ -977,11 +982,18 @@ class SearchIndex:
             title_weight = SPEC["title"].weight
             reference = sum(g.idf for g in plan.groups) * title_weight
             common_bar = {1: 0.5, 2: 0.4}.get(len(plan.groups), 0.34)
-            rare_df = max(5, 0.002 * self._live)
-            threshold = 0.99 * sum(  # 0.99: a keyword hit is exactly at the one-word bar; float32 rounding
-                g.idf * title_weight * (RARE_WORD_BAR if max(self._df_of(t) for t, _ in g.alternatives) <= rare_df
-                                        else common_bar)
-                for g in plan.groups)
+            rare_df, broad_df = max(5, 0.002 * self._live), BROAD_WORD_SHARE * self._live
+
+            def bar(group: _Group) -> float:
+                df = max(self._df_of(t) for t, _ in group.alternatives)
+                if df <= rare_df:
+                    return RARE_WORD_BAR
+                if len(plan.groups) == 1 and df > broad_df:
+                    return BROAD_WORD_BAR
+                return common_bar
+
+            # 0.99: a keyword hit is exactly at the one-word bar; float32 rounding
+            threshold = 0.99 * sum(g.idf * title_weight * bar(g) for g in plan.groups)
             strength = raw.astype(np.float64)
             if plan.sequence is not None:  # just short of the bar: do the words stand together?
                 for i in np.flatnonzero((raw >= threshold / TITLE_PHRASE_BONUS) & (raw < threshold)).tolist():
