@@ -60,17 +60,17 @@ class Settings:
         if not self.slack_bot_token:
             raise ConfigError("SLACK_BOT_TOKEN", "set to the app's bot token (xoxb-...)")
         if not self.slack_bot_token.startswith("xoxb-"):
-            raise ConfigError("SLACK_BOT_TOKEN", "a bot token starting with 'xoxb-'", _redact(self.slack_bot_token))
+            raise ConfigError("SLACK_BOT_TOKEN", "a bot token starting with 'xoxb-'", redact(self.slack_bot_token))
         if self.slack_app_token and not self.slack_app_token.startswith("xapp-"):
             raise ConfigError("SLACK_APP_TOKEN", "an app-level token starting with 'xapp-', or unset for HTTP mode",
-                              _redact(self.slack_app_token))
+                              redact(self.slack_app_token))
         if not self.slack_app_token and not self.slack_signing_secret:
             raise ConfigError("SLACK_SIGNING_SECRET", "set (HTTP mode verifies every request with it)")
         if self.slack_signing_secret is not None and len(self.slack_signing_secret.strip()) < 8:
             raise ConfigError("SLACK_SIGNING_SECRET", "the app's signing secret (32 hex characters)", "<too short>")
 
 
-def _redact(token: str) -> str:
+def redact(token: str) -> str:
     return token[:5] + "…" if len(token) > 5 else "…"
 
 

@@ -336,6 +336,10 @@ class SlackEmulator:
         self.views: dict[str, dict[str, Any]] = {}  # user id -> published home view
         self.members: dict[str, list[str]] = {}  # channel id -> member user ids (conversations.members)
         self.files: dict[str, dict[str, Any]] = {}  # file id -> {"name", "content", "shared": [channel ids], ...}
+        from bot.slack.scopes import REQUIRED_SCOPES
+
+        # The token's granted scopes, sent as `X-OAuth-Scopes` on every Web API answer (None: no header).
+        self.scopes: str | None = ",".join(REQUIRED_SCOPES)
         self._faults: dict[str, list[_Fault]] = {}
         self._lock = threading.Condition()
         self._ts = itertools.count(1)
@@ -488,7 +492,8 @@ class SlackEmulator:
         with self._lock:
             self.calls.append(call)
             self._lock.notify_all()
-        self._send(request, status, body, extra_headers)
+        scopes = {"X-OAuth-Scopes": self.scopes} if self.scopes is not None else {}
+        self._send(request, status, body, {**scopes, **extra_headers})
 
     @staticmethod
     def _params(verb: str, query: str, raw: bytes, content_type: str) -> dict[str, Any]:

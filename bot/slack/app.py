@@ -40,12 +40,12 @@ def create_web_client(settings: Settings, *, quiet: bool = False) -> WebClient:
         base_url=base_url,
         timeout=max(1, round(settings.http_timeout)),
         retry_handlers=retry_handlers(),
-        logger=_QUIET if quiet else None,
+        logger=QUIET_LOGGER if quiet else None,
     )
 
 
-_QUIET = logging.getLogger("bot.slack.startup_check")
-_QUIET.disabled = True
+QUIET_LOGGER = logging.getLogger("bot.slack.startup_check")
+QUIET_LOGGER.disabled = True
 
 
 class _DropClientTokenWarning(logging.Filter):
