@@ -302,6 +302,43 @@ def test_a_save_that_cannot_be_written_is_not_acknowledged_and_slacks_retry_save
     assert saved_ids(stack, "U0BOB") == ["2405.10001"]
 
 
+def test_a_retry_that_arrives_while_the_first_delivery_is_still_writing_is_not_acknowledged_early(
+        stack: SlackStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from slack_driver import SIGNING_SECRET, SlackDriver
+
+    ts = bot_post(stack, "C0GENERAL", "2405.10001")
+    saves = stack.services.saves
+    real_commit = saves._commit
+    calls = []
+
+    def slow_disk_then_full(*args: Any, **kwargs: Any) -> None:
+        calls.append(1)
+        if len(calls) == 1:  # the first delivery: a write slower than Slack's patience, then ENOSPC
+            time.sleep(1.0)
+            raise OSError(28, "No space left on device")
+        real_commit(*args, **kwargs)
+
+    monkeypatch.setattr(saves, "_commit", slow_disk_then_full)
+    event = {"type": "reaction_added", "user": "U0BOB", "reaction": "bookmark", "item_user": "U0PAPERBOT",
+             "item": {"type": "message", "channel": "C0GENERAL", "ts": ts}, "event_ts": ts}
+    first: dict[str, Any] = {}
+    sender = threading.Thread(target=lambda: first.update(sent=stack.driver.event(event, event_id="Ev0RACE0001")))
+    sender.start()
+    time.sleep(0.2)
+    other = SlackDriver(stack.server.url, SIGNING_SECRET, stack.slack)
+    try:
+        retry = other.event(event, event_id="Ev0RACE0001", retry_num=1)
+        saved_when_acknowledged = saves.get("U0BOB", "2405.10001")
+    finally:
+        other.close()
+    sender.join()
+    assert first["sent"].response.status_code == 500
+    assert retry.response.status_code == 200 and saved_when_acknowledged is not None, \
+        "a 200 for the retry must mean the save is on disk"
+
+
 def test_export_sends_a_bib_file_to_the_users_dm(stack: SlackStack) -> None:
     for paper_id in ("2405.10001", "2405.10003"):
         react(stack, "U0BOB", "C0GENERAL", bot_post(stack, "C0GENERAL", paper_id))

@@ -15,7 +15,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from slack_bolt import App, BoltContext, BoltResponse
+from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 
 from bot.config import ConfigError, Settings
@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 WORKERS = 8
 EVENT_DEDUPE_SECONDS = 3600.0
 EVENT_DEDUPE_MAX = 10_000
+IDEMPOTENT_EVENTS = frozenset({"reaction_added", "reaction_removed"})  # see _skip_retried_events
 
 
 def create_web_client(settings: Settings, *, quiet: bool = False) -> WebClient:
@@ -92,19 +93,22 @@ def create_app(
 
 
 def _skip_retried_events(app: App) -> None:
-    """Slack re-sends an event it thinks went unanswered; handle each event_id once."""
+    """Slack re-sends an event it thinks went unanswered; handle each event_id once.
+
+    Except save reactions: their ack writes the save, idempotently, and must answer 200 only once it is on
+    disk. A retry that arrived while the first delivery was still writing (or after it failed) and got a 200
+    from here would acknowledge a save that may never be written; so each delivery does its own (cheap,
+    idempotent) write, and a repeat tells nobody twice. (Bolt's middleware cannot wait for the listener: its
+    `next()` only lets the request through.)"""
     seen = RecentIds(EVENT_DEDUPE_SECONDS, EVENT_DEDUPE_MAX)
 
     @app.middleware
-    def once_per_event(body: dict[str, Any], context: BoltContext, next_: Any) -> BoltResponse | None:
+    def once_per_event(body: dict[str, Any], next_: Any) -> BoltResponse | None:
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if isinstance(event_id, str):
-            if not seen.add(event_id):
-                log.info("slack.event.duplicate event_id=%s", event_id)
-                return BoltResponse(status=200, body="")
-            # A listener that could not do its durable part answers 500 and forgets the id, so Slack's
-            # retry of the event is handled instead of dropped as a duplicate.
-            context["forget_event"] = lambda: seen.discard(event_id)
+        kind = (body.get("event") or {}).get("type")
+        if isinstance(event_id, str) and kind not in IDEMPOTENT_EVENTS and not seen.add(event_id):
+            log.info("slack.event.duplicate event_id=%s", event_id)
+            return BoltResponse(status=200, body="")
         return next_()
 
 

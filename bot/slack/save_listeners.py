@@ -261,9 +261,6 @@ class SaveFeature:
             # Not acknowledged: Slack sends the event again (up to 3 times), and nothing told the user.
             ref = new_ref()
             log.exception("slack.error ref=%s event=%s user=%s", ref, event.get("type"), event.get("user"))
-            forget = context.get("forget_event")
-            if callable(forget):
-                forget()
             return BoltResponse(status=500, body="")
         if summary is not None:
             context[CONTEXT_KEY] = summary
