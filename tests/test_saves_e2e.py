@@ -381,3 +381,23 @@ def test_app_home_shows_my_saves_and_the_topics_of_my_channels(stack: SlackStack
     view = json.dumps(stack.slack.views["U0BOB"])
     assert "Sparse autoencoders" in view and "interpretability" in view
     assert "secret robotics" not in view, "only channels Bob is in"
+
+
+def test_export_of_a_topic_and_of_the_channels_posts(stack: SlackStack) -> None:
+    bot_post(stack, "C0GENERAL", "2405.10003")
+    bot_post(stack, "C0OTHER", "2405.10001")
+    reply = stack.driver.ask("export channel", user_id="U0BOB")
+    assert "1 paper" in texts(reply)
+    reply = stack.driver.ask("export bibtex topic sparse autoencoders", user_id="U0BOB")
+    assert "1 paper" in texts(reply)
+    channel_bib, topic_bib = (f["content"].decode() for f in stack.slack.files.values())
+    assert "eprint={2405.10003}" in channel_bib and "2405.10001" not in channel_bib
+    assert "eprint={2405.10003}" in topic_bib and "Sparse autoencoders" in topic_bib
+    assert [f["name"] for f in stack.slack.files.values()] == ["paperbot-channel-papers.bib",
+                                                               "paperbot-topic-sparse-autoencoders.bib"]
+
+
+def test_the_empty_list_names_the_configured_save_emoji(slack_stack_factory: Any) -> None:
+    stack = slack_stack_factory(corpus(), env={"PAPERBOT_SAVE_EMOJI": "star,bookmark"})
+    empty = texts(stack.driver.ask("saved", user_id="U0NEW"))
+    assert ":star:" in empty and ":bookmark:" not in empty

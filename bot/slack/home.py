@@ -29,7 +29,8 @@ def build(feature: SaveFeature, user: str) -> dict[str, Any]:
     help_blocks = b.help_blocks(feature.command_name, admins=feature.settings.admins)
     blocks = [
         {"type": "header", "text": b.plain("paperbot")},
-        *sb.home_saves(list(zip(newest, records, strict=True)), len(saves), feature.command_name),
+        *sb.home_saves(list(zip(newest, records, strict=True)), len(saves), feature.command_name,
+                       emoji=feature.settings.save_emojis[0]),
         b.divider(),
         *sb.home_topics(topics, feature.command_name),
         b.divider(),

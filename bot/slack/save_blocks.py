@@ -47,6 +47,11 @@ def channel_ref(channel_id: str | None) -> str:
     return "a direct message" if channel_id and channel_id.startswith("D") else "Slack"
 
 
+def _emoji(name: str) -> str:
+    """`:name:` for an emoji name from the configuration (PAPERBOT_SAVE_EMOJI), which is trusted but escaped."""
+    return f":{b.escape_mrkdwn(name)}:"
+
+
 def _list_hint(command: str) -> str:
     return f"{b.code(command + ' saved')} to see your list"
 
@@ -164,12 +169,12 @@ def parse_unsave_value(value: str) -> tuple[str | None, int]:
 
 
 def reading_list(entries: Sequence[tuple[Save, Mapping[str, Any]]], *, page: int, total: int, command: str,
-                 note: str | None = None) -> b.Message:
+                 note: str | None = None, emoji: str = "bookmark") -> b.Message:
     """One page (0-based) of a reading list, newest first, `entries` being that page's (save, record)."""
     if total == 0:
         text = "Your reading list is empty."
-        hint = ("React with :bookmark: to a paper paperbot posted (or to a message with an arXiv link), or "
-                "press *Save* on a search result.")
+        hint = (f"React with {_emoji(emoji)} to a paper paperbot posted (or to a message with an arXiv link), "
+                "or press *Save* on a search result.")
         blocks = [b.section(f"{note}\n{text} {hint}" if note else f"{text} {hint}")]
         return b.message(text, blocks)
     pages = max(1, -(-total // SAVED_PAGE_SIZE))
@@ -209,11 +214,12 @@ def _savers(users: Sequence[str]) -> str:
     return shown[0] if shown else "nobody"
 
 
-def top_list(entries: Sequence[tuple[TopPaper, Mapping[str, Any]]], window: str, command: str) -> b.Message:
+def top_list(entries: Sequence[tuple[TopPaper, Mapping[str, Any]]], window: str, command: str,
+             emoji: str = "bookmark") -> b.Message:
     label = WINDOW_LABELS.get(window, "")
     if not entries:
         text = f"Nobody has saved a paper {label} yet."
-        return b.note(f"{text} Save one with :bookmark: or a *Save* button; try {b.code(command + ' top all')}.")
+        return b.note(f"{text} Save one with {_emoji(emoji)} or a *Save* button; try {b.code(command + ' top all')}.")
     blocks: list[b.Block] = [b.section(f"*The team's most saved papers {label}*")]
     for rank, (top, record) in enumerate(entries, 1):
         times = f"{top.count} save" + ("" if top.count == 1 else "s")
@@ -324,10 +330,11 @@ def export_fallback(bib: str, count: int, problem: str) -> list[b.Message]:
 # --- the Home tab -------------------------------------------------------------------------------------------
 
 
-def home_saves(entries: Sequence[tuple[Save, Mapping[str, Any]]], total: int, command: str) -> list[b.Block]:
+def home_saves(entries: Sequence[tuple[Save, Mapping[str, Any]]], total: int, command: str,
+               emoji: str = "bookmark") -> list[b.Block]:
     if not entries:
-        return [b.section("*Your reading list* is empty. React with :bookmark: to a paper paperbot posts, or to "
-                          "a message with an arXiv or Hugging Face link, to save it here.")]
+        return [b.section(f"*Your reading list* is empty. React with {_emoji(emoji)} to a paper paperbot posts, "
+                          "or to a message with an arXiv or Hugging Face link, to save it here.")]
     count = f"{total} paper" + ("" if total == 1 else "s")
     more = f" — the {len(entries)} newest" if total > len(entries) else ""
     blocks: list[b.Block] = [b.section(f"*Your reading list* ({count}{more}). All of it: "

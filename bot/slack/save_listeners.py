@@ -510,7 +510,7 @@ class SaveFeature:
         chunk = saves[page * sb.SAVED_PAGE_SIZE:(page + 1) * sb.SAVED_PAGE_SIZE]
         records = records_for(self.services.archive, [s.paper_id for s in chunk])
         return sb.reading_list(list(zip(chunk, records, strict=True)), page=page, total=len(saves),
-                               command=self.command_name, note=note)
+                               command=self.command_name, note=note, emoji=self.settings.save_emojis[0])
 
     def unsave_command(self, args: str, user: str, reply: Responder) -> dict[str, Any]:
         words = args.split()
@@ -534,7 +534,8 @@ class SaveFeature:
         since = datetime.now(UTC) - timedelta(days=days) if days is not None else None
         top = self.saves.top(since=since, limit=sb.TOP_SIZE)
         records = records_for(self.services.archive, [t.paper_id for t in top])
-        reply(sb.top_list(list(zip(top, records, strict=True)), window, self.command_name))
+        reply(sb.top_list(list(zip(top, records, strict=True)), window, self.command_name,
+                          emoji=self.settings.save_emojis[0]))
         return {"window": window, "results": len(top)}
 
     def export_command(self, args: str, user: str, channel: str, reply: Responder) -> dict[str, Any]:
