@@ -163,7 +163,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
 
     return Settings(
         digest_time=_clock_time(env, "PAPERBOT_DIGEST_TIME", time(9, 0)),
-        digest_max_papers=int(_number(env, "PAPERBOT_DIGEST_MAX", 10, minimum=1, maximum=50, integer=True)),
+        digest_max_papers=int(_number(env, "PAPERBOT_DIGEST_MAX", 10, minimum=1, maximum=25, integer=True)),
         digest_post_empty=_flag(env, "PAPERBOT_DIGEST_POST_EMPTY", False),
         post_interval=_number(env, "PAPERBOT_POST_INTERVAL", 1.0, minimum=0, maximum=60),
         slack_bot_token=_get(env, "SLACK_BOT_TOKEN"),

@@ -50,6 +50,7 @@ def test_digest_settings_are_read() -> None:
         ({"PAPERBOT_DIGEST_TIME": "25:00"}, "PAPERBOT_DIGEST_TIME"),
         ({"PAPERBOT_DIGEST_TIME": "nine"}, "PAPERBOT_DIGEST_TIME"),
         ({"PAPERBOT_DIGEST_MAX": "0"}, "PAPERBOT_DIGEST_MAX"),
+        ({"PAPERBOT_DIGEST_MAX": "26"}, "PAPERBOT_DIGEST_MAX"),
         ({"PAPERBOT_DIGEST_POST_EMPTY": "maybe"}, "PAPERBOT_DIGEST_POST_EMPTY"),
         ({"PAPERBOT_POST_INTERVAL": "-1"}, "PAPERBOT_POST_INTERVAL"),
     ],
