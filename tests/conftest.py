@@ -16,6 +16,15 @@ def fake_sources() -> Iterator[object]:
         yield server
 
 
+# --- Slack: the Web API emulator alone (tests/slack_emulator.py) ------------------------------------------------
+@pytest.fixture
+def slack() -> Iterator[object]:
+    from slack_emulator import SlackEmulator
+
+    with SlackEmulator() as emulator:
+        yield emulator
+
+
 # --- Slack: the Web API emulator plus the real app behind waitress (tests/slack_emulator.py, slack_driver.py) ---
 @pytest.fixture
 def slack_stack_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:

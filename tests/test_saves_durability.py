@@ -169,12 +169,6 @@ def seed(data_dir: Path, saved: list[tuple[str, Post]] = ()) -> list[Post]:
     return posts
 
 
-@pytest.fixture
-def slack() -> Iterator[SlackEmulator]:
-    with SlackEmulator() as emulator:
-        yield emulator
-
-
 def start_bot(slack: SlackEmulator, data_dir: Path) -> tuple[Bot, str]:
     bot = Bot(bot_env(slack, data_dir, PAPERBOT_LOG_LEVEL="INFO"), "--port", "0")
     try:
