@@ -211,8 +211,10 @@ def test_a_message_the_bot_cannot_read_is_explained(sourced_stack: SlackStack) -
     wait_until(lambda: stack.slack.calls_to("conversations.history"))
     wait_until(lambda: stack.services.saves.pending() == [])  # given up at once: a retry would not help
     assert saved_ids(stack, "U0BOB") == []
-    [told] = wait_until(lambda: stack.slack.calls_to("chat.postEphemeral"))
-    assert "not a member" in texts(told.params)
+    [tried] = wait_until(lambda: stack.slack.calls_to("chat.postEphemeral"))
+    assert tried.response["ok"] is False, "an ephemeral cannot reach a channel the bot is not in"
+    [told] = wait_until(lambda: stack.slack.calls_to("chat.postMessage"))
+    assert told.params["channel"] == "U0BOB" and "not a member" in texts(told.params), "so it goes to the DM"
 
 
 def test_links_shared_in_channels_are_archived_without_any_reaction(

@@ -59,6 +59,7 @@ REPLIES_PAGES = 5
 TOP_WINDOWS: dict[str, int | None] = {"week": 7, "month": 30, "all": None}
 TOPIC_EXPORT_LIMIT = 100
 MEMBERS_CACHE_SECONDS = 600.0
+NOT_THERE = frozenset({"not_in_channel", "channel_not_found"})  # ephemerals there fail: the DM instead
 CONTEXT_KEY = "paperbot_save"  # what the ack function did, for the work function (Bolt copies the context)
 
 
@@ -297,6 +298,17 @@ class SaveFeature:
         except (SlackApiError, SlackClientError, OSError) as exc:
             error = _error_code(exc)
             log.warning("save.notify.failed user=%s channel=%s error=%s", user, channel, error)
+            if error in NOT_THERE:  # the bot is not in that channel: say it in the user's DM with the bot
+                return self._direct_message(user, payload)
+            return False
+        return True
+
+    def _direct_message(self, user: str, payload: blocks.Message) -> bool:
+        try:
+            self.client.chat_postMessage(channel=user, text=payload["text"], blocks=payload.get("blocks"),
+                                         unfurl_links=False, unfurl_media=False)
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            log.warning("save.notify.failed user=%s channel=dm error=%s", user, _error_code(exc))
             return False
         return True
 
