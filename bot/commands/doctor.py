@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Settings, redact
+from bot.slack.plumbing import slack_error
 
 OK, WARN, FAIL, SKIP = "ok", "WARN", "FAIL", "skip"
 CHECK_TIMEOUT = 10.0  # seconds: at most this per request, whatever PAPERBOT_HTTP_TIMEOUT says
@@ -160,16 +161,6 @@ def check_data_dir(path: Path) -> Result:
 # --- 3-5. Slack -------------------------------------------------------------------------------------------
 
 
-def _slack_error(exc: Exception) -> str:
-    response = getattr(exc, "response", None)
-    if response is not None:
-        try:
-            return str(response.get("error") or "unknown_error")
-        except Exception:
-            return "unknown_error"
-    return "unknown_error"
-
-
 def _unreachable(exc: BaseException) -> str:
     reason = getattr(exc, "reason", None) or exc
     return _one_line(str(reason)) or type(exc).__name__
@@ -188,7 +179,7 @@ def check_slack_token(settings: Settings, context: _Context) -> Result:
     try:
         response = client.auth_test()
     except SlackApiError as exc:
-        error = _slack_error(exc)
+        error = slack_error(exc)
         hint = "check SLACK_BOT_TOKEN (reinstall the app and copy the Bot User OAuth Token again)" \
             if error in _TOKEN_ERRORS else f"Slack refused auth.test at {settings.slack_api_url}"
         return Result(FAIL, name, f"{error} — {hint}")
@@ -251,7 +242,7 @@ def check_socket_mode(settings: Settings) -> Result:
     try:
         client.apps_connections_open(app_token=app_token)  # hands out a websocket URL; not opened here
     except SlackApiError as exc:
-        error = _slack_error(exc)
+        error = slack_error(exc)
         hint = "check SLACK_APP_TOKEN (an app-level token xapp-… with connections:write, Basic Information → " \
                "App-Level Tokens) and that Socket Mode is enabled for the app" if error in _TOKEN_ERRORS else \
                "check that Socket Mode is enabled for the app (Settings → Socket Mode)"

@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.commands import CommandError
 from bot.config import Settings
+from bot.slack.plumbing import slack_error
 
 log = logging.getLogger("bot.run")
 
@@ -31,11 +32,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=handle)
 
 
-def _slack_error(exc: Exception) -> str:
-    response = getattr(exc, "response", None)
-    return str(response.get("error", "unknown_error")) if response is not None else "unknown_error"
-
-
 def check_tokens(settings: Settings) -> dict[str, Any]:
     """auth.test for the bot token (and apps.connections.open for an app token), before anything starts:
     a failure is one line for the operator. Returns auth.test's answer."""
@@ -47,7 +43,7 @@ def check_tokens(settings: Settings) -> dict[str, Any]:
     try:
         identity = dict(client.auth_test().data)
     except SlackApiError as exc:
-        raise CommandError(f"Slack rejected SLACK_BOT_TOKEN ({_slack_error(exc)})", status=2) from None
+        raise CommandError(f"Slack rejected SLACK_BOT_TOKEN ({slack_error(exc)})", status=2) from None
     except OSError as exc:  # URLError, timeouts, refused connections (after the retries)
         reason = getattr(exc, "reason", None) or exc
         raise CommandError(f"cannot reach the Slack API at {settings.slack_api_url}: {reason}") from None
@@ -55,7 +51,7 @@ def check_tokens(settings: Settings) -> dict[str, Any]:
         try:
             client.apps_connections_open(app_token=settings.slack_app_token)
         except SlackApiError as exc:
-            raise CommandError(f"Slack rejected SLACK_APP_TOKEN ({_slack_error(exc)})", status=2) from None
+            raise CommandError(f"Slack rejected SLACK_APP_TOKEN ({slack_error(exc)})", status=2) from None
     return identity
 
 
@@ -112,7 +108,7 @@ def _start(app: Any, settings: Settings, host: str, port: int) -> Any:
         try:
             handler = start_socket_mode(app, settings.slack_app_token)
         except SlackApiError as exc:
-            raise CommandError(f"Slack rejected SLACK_APP_TOKEN ({_slack_error(exc)})", status=2) from None
+            raise CommandError(f"Slack rejected SLACK_APP_TOKEN ({slack_error(exc)})", status=2) from None
         log.info("paperbot.listening mode=socket")
         return handler.close
 

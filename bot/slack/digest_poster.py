@@ -21,6 +21,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.digest import GONE_ERRORS, ChannelDigest, ChannelGone, Pick, PostError, RateLimited
 from bot.slack import digest_blocks
+from bot.slack.plumbing import slack_error
 
 log = logging.getLogger("bot.slack.digest")
 
@@ -28,9 +29,7 @@ HISTORY_LIMIT = 200
 
 
 def _error(exc: SlackApiError) -> tuple[str, Any]:
-    response = exc.response
-    error = str(response.get("error", "") or "unknown_error") if response is not None else "unknown_error"
-    return error, response
+    return slack_error(exc), exc.response
 
 
 def _retry_after(response: Any) -> float | None:

@@ -24,7 +24,7 @@ from bot.channels import TopicError, normalize_topic
 from bot.config import Settings
 from bot.slack import blocks, digest_listeners, save_listeners
 from bot.slack.commands import CONFIG_SUBCOMMANDS, ParsedCommand, from_slack, parse
-from bot.slack.plumbing import EPHEMERAL, RecentIds, Responder, new_ref
+from bot.slack.plumbing import EPHEMERAL, RecentIds, Responder, new_ref, slack_error
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -215,8 +215,8 @@ class Handlers:
                                                    unfurl_links=False, unfurl_media=False)
             except SlackApiError as exc:
                 self._recent_shares.discard(key)
-                error = str(exc.response.get("error", "")) if exc.response is not None else ""
-                outcome.fields["refused"] = error or "api_error"
+                error = slack_error(exc)
+                outcome.fields["refused"] = error
                 reply(blocks.share_failed(error))
                 return
             self.services.posts.record(channel, str(response["ts"]), record["id"], "share", user=user)

@@ -3,6 +3,7 @@ and share de-duplication), and the response-URL poster."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 import threading
@@ -17,6 +18,17 @@ from bot.slack.retry import retry_handlers
 log = logging.getLogger("bot.slack")
 
 EPHEMERAL = "ephemeral"
+
+
+def slack_error(exc: BaseException) -> str:
+    """Slack's error code for a failed Web API call (`not_in_channel`, `invalid_auth`, …), or, when Slack never
+    answered (a connection error, a timeout), the exception's class name."""
+    response = getattr(exc, "response", None)
+    if response is not None:
+        with contextlib.suppress(Exception):
+            return str(response.get("error") or "unknown_error")
+        return "unknown_error"
+    return type(exc).__name__
 
 
 def new_ref() -> str:

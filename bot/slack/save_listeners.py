@@ -19,7 +19,6 @@ success. The slow work (pending reactions, archiving shared links) runs on Bolt'
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
 import threading
@@ -42,7 +41,7 @@ from bot.papers import find_arxiv_ids, normalize_arxiv_id
 from bot.saves import ReactionSaver, records_for
 from bot.slack import blocks
 from bot.slack import save_blocks as sb
-from bot.slack.plumbing import Responder, new_ref
+from bot.slack.plumbing import Responder, new_ref, slack_error
 from bot.sources import Sources, build_sources
 
 if TYPE_CHECKING:
@@ -296,7 +295,7 @@ class SaveFeature:
             self.client.chat_postEphemeral(channel=channel, user=user, text=payload["text"],
                                            blocks=payload.get("blocks"), thread_ts=thread_ts)
         except (SlackApiError, SlackClientError, OSError) as exc:
-            error = _error_code(exc)
+            error = slack_error(exc)
             log.warning("save.notify.failed user=%s channel=%s error=%s", user, channel, error)
             if error in NOT_THERE:  # the bot is not in that channel: say it in the user's DM with the bot
                 return self._direct_message(user, payload)
@@ -308,7 +307,7 @@ class SaveFeature:
             self.client.chat_postMessage(channel=user, text=payload["text"], blocks=payload.get("blocks"),
                                          unfurl_links=False, unfurl_media=False)
         except (SlackApiError, SlackClientError, OSError) as exc:
-            log.warning("save.notify.failed user=%s channel=dm error=%s", user, _error_code(exc))
+            log.warning("save.notify.failed user=%s channel=dm error=%s", user, slack_error(exc))
             return False
         return True
 
@@ -328,7 +327,7 @@ class SaveFeature:
             self.ephemeral(pending.channel, pending.user, sb.cannot_read(exc.error))
             return
         except (SlackClientError, OSError) as exc:  # Slack unreachable after the client's retries
-            self._retry_or_give_up(key, fields, _error_code(exc), [])
+            self._retry_or_give_up(key, fields, slack_error(exc), [])
             return
         ids = find_arxiv_ids(message_text(message))
         thread_ts = message.get("thread_ts") if message.get("thread_ts") != message.get("ts") else None
@@ -396,7 +395,7 @@ class SaveFeature:
                 if not replies.get("has_more") or not cursor:
                     break
         except SlackApiError as exc:
-            raise _Unreadable(_error_code(exc)) from None
+            raise _Unreadable(slack_error(exc)) from None
         raise _Unreadable("message_not_found")
 
     # --- links shared in messages -----------------------------------------------------------------------
@@ -607,7 +606,7 @@ class SaveFeature:
             self.client.files_upload_v2(channel=dm, content=content.encode(), filename=filename,
                                         title=filename, initial_comment=comment)
         except SlackApiError as exc:
-            return _error_code(exc)
+            return slack_error(exc)
         except (SlackClientError, OSError) as exc:
             log.warning("export.upload.failed user=%s error=%s", user, type(exc).__name__)
             return "upload failed"
@@ -622,7 +621,7 @@ class SaveFeature:
         try:
             self.client.views_publish(user_id=user, view=view)
         except (SlackApiError, SlackClientError, OSError) as exc:
-            log.warning("home.publish.failed user=%s error=%s", user, _error_code(exc))
+            log.warning("home.publish.failed user=%s error=%s", user, slack_error(exc))
 
     def member_channels(self, user: str, channels: Iterable[str]) -> list[str]:
         """Those of `channels` `user` is a member of (conversations.members, cached); a channel whose members
@@ -652,20 +651,12 @@ class SaveFeature:
                 if not cursor:
                     break
         except (SlackApiError, SlackClientError, OSError) as exc:
-            log.info("home.members.unavailable channel=%s error=%s", channel, _error_code(exc))
+            log.info("home.members.unavailable channel=%s error=%s", channel, slack_error(exc))
             members = None
         result = frozenset(members) if members is not None else None
         with self._members_lock:
             self._members[channel] = (now + MEMBERS_CACHE_SECONDS, result)
         return result
-
-
-def _error_code(exc: BaseException) -> str:
-    response = getattr(exc, "response", None)
-    if response is not None:
-        with contextlib.suppress(Exception):
-            return str(response.get("error") or "api_error")
-    return type(exc).__name__
 
 
 def _slug(text: str) -> str:
