@@ -40,6 +40,7 @@ from bot.channels import TABLE as CHANNELS_TABLE
 from bot.channels import topic_key
 from bot.posts import PostLedger
 from bot.scheduler import EVERY_DAY, WEEKDAYS, Clock, Schedule, ScheduleChange, parse_iso, utc_now
+from bot.search.models import Hit
 from bot.sources.arxiv import is_category
 from bot.storage import Store
 
@@ -373,7 +374,7 @@ def _deep_copy(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 class MatchIndex(Protocol):
-    def match(self, query: str, paper_ids: Collection[str] | None = None) -> list[Any]: ...
+    def match(self, query: str, paper_ids: Collection[str] | None = None) -> list[Hit]: ...
 
 
 @dataclass(frozen=True)
@@ -596,9 +597,8 @@ class DigestService:
             return {}
         scores: dict[str, float] = {}
         for hit in found:
-            paper = hit.paper if hasattr(hit, "paper") else hit[0]
-            pid = paper["id"] if isinstance(paper, dict) else str(paper)
-            scores[pid] = max(float(hit.score if hasattr(hit, "score") else hit[1]), scores.get(pid, 0.0))
+            pid = hit.paper["id"]
+            scores[pid] = max(hit.score, scores.get(pid, 0.0))
         return scores
 
     def preview(self, channel: ChannelDigest, now: datetime | None = None) -> tuple[Plan, bool]:
