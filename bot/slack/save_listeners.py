@@ -443,12 +443,17 @@ class SaveFeature:
         ack()
         return None
 
-    def save_work(self, body: Mapping[str, Any], context: BoltContext) -> None:
+    def _button_work(self, action: str, body: Mapping[str, Any],
+                     context: BoltContext) -> tuple[str, dict[str, Any], Responder]:
+        """After a Save / Unsave ack: who clicked, what the ack did (logged), and where to answer."""
         user, channel, _, _ = self._action(body)
         summary = context.get(CONTEXT_KEY) or {"kind": "error", "ref": "-"}
-        reply = Responder(body.get("response_url"), self.settings.http_timeout)
-        log.info("slack.action action=save user=%s channel=%s paper=%s status=%s", user, channel,
+        log.info("slack.action action=%s user=%s channel=%s paper=%s status=%s", action, user, channel,
                  summary.get("paper", "-"), summary["kind"])
+        return user, summary, Responder(body.get("response_url"), self.settings.http_timeout)
+
+    def save_work(self, body: Mapping[str, Any], context: BoltContext) -> None:
+        user, summary, reply = self._button_work("save", body, context)
         if summary["kind"] == "error":
             if reply.url:
                 reply(sb.save_failed(summary["ref"]))
@@ -478,11 +483,7 @@ class SaveFeature:
         return None
 
     def unsave_work(self, body: Mapping[str, Any], context: BoltContext) -> None:
-        user, channel, _, _ = self._action(body)
-        summary = context.get(CONTEXT_KEY) or {"kind": "error", "ref": "-"}
-        reply = Responder(body.get("response_url"), self.settings.http_timeout)
-        log.info("slack.action action=unsave user=%s channel=%s paper=%s status=%s", user, channel,
-                 summary.get("paper", "-"), summary["kind"])
+        user, summary, reply = self._button_work("unsave", body, context)
         if not reply.url:
             self.publish_home(user)
             return
