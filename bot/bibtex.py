@@ -162,16 +162,16 @@ def entry(record: Mapping[str, Any], key: str) -> str:
     primary = record.get("primary_category") or (categories[0] if categories else None)
     if primary:
         fields.append(("primaryClass", escape_latex(primary)))
-    doi = record.get("doi")
+    doi = str(record.get("doi") or "").split()  # arXiv may list several, separated by spaces: keep the first
     if doi:
-        fields.append(("doi", escape_latex(doi)))
+        fields.append(("doi", _url(doi[0])))  # read verbatim like `url`: `10.1000/a_b` must keep its `_`
     fields.append(("url", _url(abs_url(paper_id))))
     body = "".join(f"  {name}={{{value}}},\n" for name, value in fields)
     return f"@misc{{{key},\n{body}}}\n"
 
 
 def _url(url: str) -> str:
-    # `url` fields are read verbatim (the url package); only a brace could break the entry.
+    # `url` and `doi` fields are read verbatim (the url package); only a brace could break the entry.
     return url.replace("{", "%7B").replace("}", "%7D")
 
 

@@ -436,10 +436,6 @@ class Saves:
         ranked.sort(key=lambda t: t.count, reverse=True)
         return ranked[:max(0, limit)]
 
-    def users(self) -> set[str]:
-        with self._store.lock:
-            return set(self._by_user)
-
     def __len__(self) -> int:
         with self._store.lock:
             return sum(len(s) for s in self._by_user.values())

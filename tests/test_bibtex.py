@@ -148,3 +148,10 @@ def test_year(record: dict, year: str) -> None:
 
 def test_escape_latex_flattens_control_characters() -> None:
     assert escape_latex("a\x00b\n\tc") == "a b c"
+
+
+def test_a_doi_is_kept_verbatim_and_only_the_first_of_several() -> None:
+    record = new_record("2401.00001", source="arxiv", title="T", authors=["A B"], published="2024-01-01T00:00:00Z")
+    record["doi"] = "10.1000/abc_def%1 10.2000/other"
+    entry = to_bibtex([record])
+    assert "doi={10.1000/abc_def%1}," in entry and "10.2000" not in entry

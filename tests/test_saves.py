@@ -208,3 +208,27 @@ def test_reaction_saver_saves_bot_posts_at_once_and_queues_the_rest(data_dir: Da
 def test_base_emoji() -> None:
     assert base_emoji("thumbsup::skin-tone-2") == "thumbsup"
     assert base_emoji(":bookmark:") == "bookmark"
+
+
+def test_the_work_queue_handles_an_item_queued_twice_once() -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bot.slack.save_listeners import Drain
+
+    started, release, handled = threading.Event(), threading.Event(), []
+
+    def handle(item: str) -> None:
+        started.set()
+        release.wait(5)
+        handled.append(item)
+
+    with ThreadPoolExecutor(4) as pool:
+        drain = Drain("test", lambda: pool, handle, limit=2)
+        drain.put("key")
+        assert started.wait(5)
+        drain.put("key")  # a redelivered reaction while the first is being handled
+        drain.put("other")
+        release.set()
+        assert drain.wait_idle(5)
+    assert sorted(handled) == ["key", "other"]

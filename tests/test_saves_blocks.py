@@ -45,7 +45,7 @@ def test_confirmation_names_the_paper_and_the_list_command() -> None:
 
 def test_outside_text_is_inert_everywhere() -> None:
     bad = record(title=INJECTED, authors=[INJECTED])
-    for message in (sb.saved([bad], "/papers"), sb.already_saved(bad, "/papers"), sb.unsaved(bad, "/papers"),
+    for message in (sb.saved([bad], "/papers"), sb.already_saved(bad, "/papers"), sb.unsaved(bad),
                     sb.kept(bad, save()),
                     sb.reading_list([(save(), bad)], page=0, total=1, command="/papers"),
                     sb.top_list([(TopPaper("2405.00001", ("U0ALICE", "U0BOB"), "x"), bad)], "week", "/papers"),

@@ -403,3 +403,24 @@ def test_the_empty_list_names_the_configured_save_emoji(slack_stack_factory: Any
     stack = slack_stack_factory(corpus(), env={"PAPERBOT_SAVE_EMOJI": "star,bookmark"})
     empty = texts(stack.driver.ask("saved", user_id="U0NEW"))
     assert ":star:" in empty and ":bookmark:" not in empty
+
+
+def test_a_slack_error_that_passes_is_retried_not_dropped(
+        sourced_stack: SlackStack, fake_sources: FakeSources, monkeypatch: pytest.MonkeyPatch) -> None:
+    stack = sourced_stack
+    monkeypatch.setattr("bot.slack.save_listeners.PENDING_RETRY_SECONDS", (0.2, 0.2, 0.2))
+    ts = stack.slack.add_message("C0GENERAL", "https://arxiv.org/abs/2405.10003", user="U0CAROL")
+    stack.slack.rate_limit("conversations.history", times=6, retry_after=0)  # more than the client retries
+    react(stack, "U0BOB", "C0GENERAL", ts)
+    wait_until(lambda: saved_ids(stack, "U0BOB") == ["2405.10003"])
+    assert stack.services.saves.pending() == []
+    [note] = ephemerals_to(stack, "U0BOB")
+    assert "Saved" in texts(note)
+
+
+def test_export_of_a_topic_understands_channel_filters_like_search(stack: SlackStack) -> None:
+    bot_post(stack, "C0GENERAL", "2405.10003")
+    reply = stack.driver.ask("export topic channel:C0GENERAL", user_id="U0BOB")
+    assert "1 paper" in texts(reply)
+    [entry] = stack.slack.files.values()
+    assert "eprint={2405.10003}" in entry["content"].decode()

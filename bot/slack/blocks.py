@@ -556,15 +556,6 @@ def not_allowed(command: str, admins: frozenset[str]) -> Message:
 
 # --- not yet available, sharing, errors ---------------------------------------------------------------------
 
-_COMING = {
-    "digest": "Daily digests aren't available yet",
-    "saved": "Reading lists aren't available yet",
-    "unsave": "Reading lists aren't available yet",
-    "export": "Exporting your reading list isn't available yet",
-    "save": "Saving papers to a reading list isn't available yet",
-}
-
-
 def shared_paper(record: Mapping[str, Any], user_id: str) -> Message:
     """The visible channel post for a shared paper; it keeps a Save button so everyone can save it."""
     blocks = paper_blocks(record, abstract_chars=SHARED_ABSTRACT_CHARS, share=False)

@@ -246,7 +246,7 @@ def register(app: App, settings: Settings, services: Services) -> Handlers:
     """Attach paperbot's listeners to `app`. Bolt injects arguments by parameter name, hence the closures."""
     handlers = Handlers(settings, services)
     handlers.digest = digest_listeners.register(app, settings, services, handlers.may_configure)
-    handlers.saving = save_listeners.register(app, settings, services)
+    handlers.saving = save_listeners.register(app, settings, services, channel_ids=handlers.papers_posted_in)
 
     def on_command(body: dict[str, Any]) -> None:
         handlers.command(body)

@@ -56,12 +56,6 @@ class RecentIds:
             self._seen[key] = now
             return True
 
-    def __contains__(self, key: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            seen = self._seen.get(key)
-            return seen is not None and seen >= now - self._ttl
-
     def discard(self, key: str) -> None:
         with self._lock:
             self._seen.pop(key, None)

@@ -76,6 +76,11 @@ def saved(records: Sequence[Mapping[str, Any]], command: str, *, missing: Sequen
     return b.note(text)
 
 
+def missing_papers(missing: Sequence[str]) -> b.Message:
+    """Nothing saved: every paper the message links is unknown to both sources."""
+    return b.note(_missing_sentence(missing))
+
+
 def _missing_sentence(missing: Sequence[str]) -> str:
     ids = ", ".join(b.code(i, 40) for i in missing[:5]) + (" …" if len(missing) > 5 else "")
     return f"I couldn't find {ids} on arXiv or Hugging Face, so I didn't save {'it' if len(missing) == 1 else 'them'}."
@@ -85,7 +90,7 @@ def already_saved(record: Mapping[str, Any], command: str) -> b.Message:
     return b.note(f"{title_link(record)} is already in your reading list — {_list_hint(command)}")
 
 
-def unsaved(record: Mapping[str, Any], command: str) -> b.Message:
+def unsaved(record: Mapping[str, Any]) -> b.Message:
     return b.note(f"Removed {title_link(record)} from your reading list. Save it again any time.")
 
 
@@ -110,7 +115,8 @@ def no_papers_in_message() -> b.Message:
                   "to save.")
 
 
-_READ_PROBLEMS = {
+# Slack errors reading a message that will not pass by themselves (others are retried), and what to say.
+READ_PROBLEMS = {
     "not_in_channel": "I'm not a member of that channel. Invite me with `/invite @paperbot` and react again.",
     "channel_not_found": "I can't see that conversation. Invite me with `/invite @paperbot` and react again.",
     "missing_scope": "I'm not allowed to read messages there (the app lacks a `*:history` permission): ask "
@@ -121,14 +127,8 @@ _READ_PROBLEMS = {
 
 
 def cannot_read(error: str) -> b.Message:
-    reason = _READ_PROBLEMS.get(error, "Slack didn't let me read it. Please try again later.")
+    reason = READ_PROBLEMS.get(error, "Slack didn't let me read it. Please try again later.")
     return b.note(f"I couldn't save the papers in that message: {reason}")
-
-
-def could_not_fetch(ids: Sequence[str]) -> b.Message:
-    listed = ", ".join(b.code(i, 40) for i in ids[:5])
-    return b.note(f"I couldn't reach arXiv or Hugging Face to look up {listed}. I'll keep trying for a while; "
-                  f"react again later if it doesn't show up in your list.")
 
 
 def save_failed(ref: str) -> b.Message:
@@ -255,9 +255,9 @@ def export_empty(what: str) -> b.Message:
     return b.note(f"There is nothing to export: {what}.")
 
 
-def export_sent(count: int, filename: str, where: str) -> b.Message:
+def export_sent(count: int, filename: str) -> b.Message:
     papers = f"{count} paper" + ("" if count == 1 else "s")
-    return b.note(f"I sent you {b.code(filename, 80)} ({papers}, BibTeX) {where}.")
+    return b.note(f"I sent you {b.code(filename, 80)} ({papers}, BibTeX) in a direct message.")
 
 
 def export_comment(count: int, what: str) -> str:

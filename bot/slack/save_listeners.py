@@ -38,7 +38,7 @@ from bot.bibtex import to_bibtex
 from bot.config import Settings
 from bot.ingest import fetch_papers
 from bot.papers import find_arxiv_ids, normalize_arxiv_id
-from bot.saves import ReactionSaver, records_for
+from bot.saves import ReactionSaver, Saves, records_for
 from bot.slack import blocks
 from bot.slack import save_blocks as sb
 from bot.slack.plumbing import Responder, new_ref, slack_error
@@ -134,7 +134,8 @@ def message_text(message: Mapping[str, Any]) -> str:
 
 
 class Drain:
-    """Runs `handle(item)` for queued items on at most `limit` threads of `executor`."""
+    """Runs `handle(item)` for queued items on at most `limit` threads of `executor`. An item already queued or
+    being handled is not queued again (a redelivered reaction, a resume at start-up)."""
 
     def __init__(self, name: str, executor: Callable[[], Executor], handle: Callable[[Any], None],
                  limit: int = 1) -> None:
@@ -143,12 +144,16 @@ class Drain:
         self._handle = handle
         self._limit = limit
         self._queue: deque[Any] = deque()
+        self._waiting: set[Any] = set()  # queued or being handled
         self._active = 0
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
 
     def put(self, item: Any) -> None:
         with self._lock:
+            if item in self._waiting:
+                return
+            self._waiting.add(item)
             self._queue.append(item)
             if self._active >= self._limit:
                 return
@@ -165,13 +170,11 @@ class Drain:
         timer.daemon = True
         timer.start()
 
-    def take(self) -> Any | None:
-        with self._lock:
-            return self._queue.popleft() if self._queue else None
-
     def take_all(self) -> list[Any]:
+        """Every queued item, for the handler running now to do at once."""
         with self._lock:
             items, self._queue = list(self._queue), deque()
+            self._waiting.difference_update(items)
             return items
 
     def _run(self) -> None:
@@ -186,6 +189,9 @@ class Drain:
                 self._handle(item)
             except Exception:
                 log.exception("slack.error ref=%s event=save.worker queue=%s", new_ref(), self.name)
+            finally:
+                with self._lock:
+                    self._waiting.discard(item)
 
     def wait_idle(self, timeout: float) -> bool:
         """For tests: True once nothing is queued or running."""
@@ -223,20 +229,22 @@ class _Unreadable(Exception):
 
 class SaveFeature:
     def __init__(self, settings: Settings, services: Services, client: WebClient, executor: Callable[[], Executor],
-                 *, sources: Sources | None = None) -> None:
+                 *, sources: Sources | None = None, channel_ids: Callable[[str], set[str]] | None = None) -> None:
         self.settings = settings
         self.services = services
         self.client = client
         self.command_name = settings.command
         self.saver = ReactionSaver(services.saves, services.posts, settings.save_emojis)
         self.sources = sources if sources is not None else build_sources(settings)
+        # The search core's `channel:` hook, as `/papers search` has it (Handlers knows the channel names).
+        self.channel_ids = channel_ids
         self.pending = Drain("pending", executor, self._process_pending, limit=SLOW_WORKERS)
         self.links = Drain("links", executor, self._archive_links, limit=1)
         self._members: dict[str, tuple[float, frozenset[str] | None]] = {}
         self._members_lock = threading.Lock()
 
     @property
-    def saves(self) -> Any:
+    def saves(self) -> Saves:
         return self.services.saves
 
     def record(self, paper_id: str) -> dict[str, Any]:
@@ -284,7 +292,7 @@ class SaveFeature:
             self.ephemeral(channel, user, payload)
             return
         for paper_id in summary["unsaved"]:
-            self.ephemeral(channel, user, sb.unsaved(self.record(paper_id), self.command_name))
+            self.ephemeral(channel, user, sb.unsaved(self.record(paper_id)))
         for paper_id in summary["kept"]:
             save = self.saves.get(user, paper_id)
             if save is not None:
@@ -326,8 +334,8 @@ class SaveFeature:
             log.warning("save.pending.failed %s reason=%s", fields, exc.error)
             self.ephemeral(pending.channel, pending.user, sb.cannot_read(exc.error))
             return
-        except (SlackClientError, OSError) as exc:  # Slack unreachable after the client's retries
-            self._retry_or_give_up(key, fields, slack_error(exc), [])
+        except (SlackClientError, OSError) as exc:  # Slack unreachable or failing, after the client's retries
+            self._retry_or_give_up(key, fields, slack_error(exc))
             return
         ids = find_arxiv_ids(message_text(message))
         thread_ts = message.get("thread_ts") if message.get("thread_ts") != message.get("ts") else None
@@ -339,8 +347,8 @@ class SaveFeature:
                                skip_known=True)
         failed = [i for i, _ in fetched.failed if normalize_arxiv_id(i)]
         attempts = pending.attempts + 1
-        if failed and attempts < len(PENDING_RETRY_SECONDS) + 1:
-            self._retry_or_give_up(key, fields, "source_error", failed, thread_ts)
+        if failed and attempts <= len(PENDING_RETRY_SECONDS):
+            self._retry_or_give_up(key, fields, "source_error")
             return
         # Papers neither source knows are not saved; ones we could not look up after every retry are (the
         # link was there, the user meant it); the archive learns about them when they are next seen.
@@ -357,11 +365,11 @@ class SaveFeature:
             self.ephemeral(pending.channel, pending.user, sb.saved(records, self.command_name,
                                                                    missing=fetched.missing), thread_ts)
         elif fetched.missing:
-            self.ephemeral(pending.channel, pending.user, blocks.note(sb._missing_sentence(fetched.missing)),
-                           thread_ts)
+            self.ephemeral(pending.channel, pending.user, sb.missing_papers(fetched.missing), thread_ts)
 
-    def _retry_or_give_up(self, key: str, fields: str, error: str, ids: list[str],
-                          thread_ts: str | None = None) -> None:
+    def _retry_or_give_up(self, key: str, fields: str, error: str) -> None:
+        """Count a failed attempt; try again later, or give up once PENDING_RETRY_SECONDS are used. (A paper
+        source that keeps failing does not end here: the last attempt saves what the message links.)"""
         attempts = self.saves.retry_pending(key)
         if attempts is None:
             return
@@ -370,11 +378,8 @@ class SaveFeature:
             log.warning("save.pending.retry %s attempt=%d error=%s in_s=%d", fields, attempts, error, delay)
             self.pending.put_later(key, delay)
             return
-        pending = self.saves.get_pending(key)
-        self.saves.drop_pending(key)
+        self.saves.drop_pending(key)  # Slack would not give us the message: nobody to tell either
         log.warning("save.pending.gave_up %s attempts=%d error=%s", fields, attempts, error)
-        if pending is not None and ids:
-            self.ephemeral(pending.channel, pending.user, sb.could_not_fetch(ids), thread_ts)
 
     def _read_message(self, channel: str, ts: str) -> dict[str, Any]:
         """The message at (channel, ts): conversations.history for channel messages, .replies for thread
@@ -395,14 +400,17 @@ class SaveFeature:
                 if not replies.get("has_more") or not cursor:
                     break
         except SlackApiError as exc:
-            raise _Unreadable(slack_error(exc)) from None
+            error = slack_error(exc)
+            if error in sb.READ_PROBLEMS:
+                raise _Unreadable(error) from None
+            raise  # ratelimited, internal_error, …: may pass, so the caller retries
         raise _Unreadable("message_not_found")
 
     # --- links shared in messages -----------------------------------------------------------------------
 
     def message_ack(self, body: Mapping[str, Any]) -> None:
         event = body.get("event") if isinstance(body.get("event"), Mapping) else {}
-        ids = [i for i in message_paper_ids(event) if i not in self.services.archive]
+        ids = message_paper_ids(event)  # known papers are skipped by the worker (fetch_papers(skip_known=True))
         if ids:
             log.info("links.seen channel=%s papers=%d", event.get("channel"), len(ids))
             for paper_id in ids:
@@ -498,7 +506,7 @@ class SaveFeature:
     def page_work(self, body: Mapping[str, Any]) -> None:
         user, _, _, value = self._action(body)
         reply = Responder(body.get("response_url"), self.settings.http_timeout)
-        page = int(value) if value.isdigit() else 0
+        page = int(value) if value.isdecimal() else 0
         reply(self.reading_list(user, page), replace_original=True)
 
     # --- /papers saved | unsave | top | export ----------------------------------------------------------
@@ -506,13 +514,13 @@ class SaveFeature:
     def command(self, name: str, args: str, user: str, channel: str, reply: Responder) -> dict[str, Any]:
         """Answer one of SAVE_SUBCOMMANDS through `reply`; returns fields for the command's log line."""
         if name == "saved":
-            page = int(args) - 1 if args.strip().isdigit() and int(args) > 0 else 0
+            page = int(args) - 1 if args.strip().isdecimal() and int(args) > 0 else 0
             reply(self.reading_list(user, page))
             return {"page": page + 1}
         if name == "unsave":
             return self.unsave_command(args, user, reply)
         if name == "top":
-            return self.top_command(args, user, channel, reply)
+            return self.top_command(args, reply)
         return self.export_command(args, user, channel, reply)
 
     def reading_list(self, user: str, page: int, note: str | None = None) -> blocks.Message:
@@ -534,10 +542,10 @@ class SaveFeature:
         if removed is None:
             reply(sb.not_saved(paper_id, self.command_name))
             return {"refused": "not_saved"}
-        reply(sb.unsaved(self.record(paper_id), self.command_name))
+        reply(sb.unsaved(self.record(paper_id)))
         return {"paper": paper_id}
 
-    def top_command(self, args: str, user: str, channel: str, reply: Responder) -> dict[str, Any]:
+    def top_command(self, args: str, reply: Responder) -> dict[str, Any]:
         window = args.strip().lower() or "week"
         if window not in TOP_WINDOWS:
             reply(sb.top_usage(self.command_name, args.strip()))
@@ -567,8 +575,10 @@ class SaveFeature:
             found = self.topic_ids(topic, user, channel, reply)
             if found is None:
                 return {"refused": "query"}
-            ids = found
+            ids, notes = found
             what, empty = f"papers about “{topic}”", f"no papers match “{blocks.truncate_plain(topic, 100)}”"
+            if notes:
+                empty += " (" + "; ".join(notes) + ")"
             filename = f"topic-{_slug(topic)}.bib"
         else:
             reply(sb.export_usage(self.command_name))
@@ -581,7 +591,7 @@ class SaveFeature:
         filename = f"paperbot-{filename}"
         problem = self.upload(user, bib, filename, sb.export_comment(len(records), what))
         if problem is None:
-            reply(sb.export_sent(len(records), filename, "in a direct message"))
+            reply(sb.export_sent(len(records), filename))
             log.info("export.sent user=%s scope=%s papers=%d bytes=%d", user, scope, len(records), len(bib))
             return {"scope": scope, "papers": len(records), "delivery": "file"}
         for message in sb.export_fallback(bib, len(records), problem):
@@ -589,16 +599,18 @@ class SaveFeature:
         log.info("export.fallback user=%s scope=%s papers=%d reason=%s", user, scope, len(records), problem)
         return {"scope": scope, "papers": len(records), "delivery": "messages"}
 
-    def topic_ids(self, topic: str, user: str, channel: str, reply: Responder) -> list[str] | None:
+    def topic_ids(self, topic: str, user: str, channel: str,
+                  reply: Responder) -> tuple[list[str], list[str]] | None:
+        """The ids of the papers a search for `topic` finds, and the search's notes; None if it was refused."""
         from bot.search import QueryError, SearchContext
 
         try:
             page = self.services.index.search(topic, limit=TOPIC_EXPORT_LIMIT, context=SearchContext(
-                user_id=user, channel_id=channel, saved_ids=self.saves.saved_ids))
+                user_id=user, channel_id=channel, saved_ids=self.saves.saved_ids, channel_ids=self.channel_ids))
         except QueryError as exc:
             reply(blocks.query_problem(str(exc), self.command_name))
             return None
-        return [str(hit.paper["id"]) for hit in page.hits]
+        return [str(hit.paper["id"]) for hit in page.hits], list(page.notes)
 
     def upload(self, user: str, content: str, filename: str, comment: str) -> str | None:
         """Send the file to the user's DM with the bot (files upload v2); None, or why it failed."""
@@ -665,10 +677,11 @@ def _slug(text: str) -> str:
     return slug[:40].strip("-") or "topic"
 
 
-def register(app: App, settings: Settings, services: Services, *, sources: Sources | None = None) -> SaveFeature:
+def register(app: App, settings: Settings, services: Services, *, sources: Sources | None = None,
+             channel_ids: Callable[[str], set[str]] | None = None) -> SaveFeature:
     """Attach the saving listeners to `app` and queue reactions a previous run left pending."""
     feature = SaveFeature(settings, services, app.client, lambda: app.listener_runner.listener_executor,
-                          sources=sources)
+                          sources=sources, channel_ids=channel_ids)
 
     def on_reaction_ack(body: dict[str, Any], context: BoltContext, ack: Ack) -> BoltResponse | None:
         return feature.reaction_ack(body, context, ack)
