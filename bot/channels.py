@@ -34,7 +34,9 @@ def normalize_topic(text: str | None) -> str:
     """Whitespace collapsed, control characters and one pair of surrounding quotes removed."""
     cleaned = "".join(ch for ch in (text or "") if unicodedata.category(ch) not in ("Cc", "Cf") or ch.isspace())
     cleaned = " ".join(cleaned.split())
-    if len(cleaned) >= 2 and _QUOTES.get(cleaned[0]) == cleaned[-1]:
+    # Only a quote pair around the whole topic: `"diffusion" -"video"` must keep its quotes.
+    if len(cleaned) >= 2 and _QUOTES.get(cleaned[0]) == cleaned[-1] and cleaned[0] not in cleaned[1:-1] \
+            and cleaned[-1] not in cleaned[1:-1]:
         cleaned = " ".join(cleaned[1:-1].split())
     return cleaned
 

@@ -40,7 +40,7 @@ from bot.channels import TABLE as CHANNELS_TABLE
 from bot.channels import topic_key
 from bot.posts import PostLedger
 from bot.scheduler import EVERY_DAY, WEEKDAYS, Clock, Schedule, ScheduleChange, parse_iso, utc_now
-from bot.search.models import Hit
+from bot.search.models import Hit, QueryError
 from bot.sources.arxiv import is_category
 from bot.storage import Store
 
@@ -307,13 +307,6 @@ class DigestLedger:
             doc = self._store.raw_table(DIGESTS_TABLE).get(self.key(channel, day))
             return _deep_copy(doc) if doc is not None else None
 
-    def for_channel(self, channel: str) -> list[dict[str, Any]]:
-        """The channel's digest documents, newest date first."""
-        prefix = channel + ":"
-        with self._store.lock:
-            docs = [_deep_copy(d) for k, d in self._store.raw_table(DIGESTS_TABLE).items() if k.startswith(prefix)]
-        return sorted(docs, key=lambda d: d["date"], reverse=True)
-
     def by_channel(self, since: date | None = None) -> dict[str, list[dict[str, Any]]]:
         """Every channel's documents dated `since` or later, newest first (one pass, for planning many
         channels; the copies are shallow: read them, never mutate)."""
@@ -402,26 +395,15 @@ class Plan:
     candidates: int = 0  # new papers from the channel's sources, before topic matching
 
 
-def arrived_since(record: dict[str, Any], since_iso: str, since_day: str) -> bool:
-    """The paper reached us (first ingest) or was listed on Daily Papers at/after `since`."""
-    first_seen = record.get("first_seen") or ""
-    hf_date = record.get("hf_date") or ""
-    return first_seen >= since_iso or (bool(hf_date) and hf_date >= since_day)
-
-
-def from_sources(record: dict[str, Any], sources: Collection[str], categories: Collection[str]) -> bool:
-    if HF in sources and HF in (record.get("sources") or ()):
-        return True
-    return bool(categories) and any(c in categories for c in record.get("categories") or ())
-
-
 class CandidatePool:
     """Papers that arrived since the earliest `since` of a planning run, with what selection needs."""
 
     def __init__(self, records: Iterable[dict[str, Any]], since: datetime) -> None:
         since_iso, since_day = _iso(since), since.astimezone(UTC).date().isoformat()
+        # Arrived: first ingested, or listed on Daily Papers, at/after `since`.
         self.records: dict[str, dict[str, Any]] = {
-            r["id"]: r for r in records if arrived_since(r, since_iso, since_day)
+            r["id"]: r for r in records
+            if (r.get("first_seen") or "") >= since_iso or (r.get("hf_date") or "") >= since_day
         }
         # (id, first_seen, hf_date, listed on Daily Papers, categories): what per-channel filtering reads.
         self._facts = [(pid, r.get("first_seen") or "", r.get("hf_date") or "", HF in (r.get("sources") or ()),
@@ -590,8 +572,8 @@ class DigestService:
             return {}
         try:
             found = self.index.match(topic, paper_ids=paper_ids)
-        except Exception as exc:  # a topic the query parser refuses must not stop every other channel
-            if not quiet and isinstance(exc, ValueError):
+        except QueryError as exc:  # a topic the query parser refuses must not stop every other channel
+            if not quiet:
                 raise
             log.warning('digest.topic_error topic="%s" error=%r', topic.replace('"', "'"), exc)
             return {}
@@ -614,13 +596,14 @@ class DigestService:
         """How many of the last `days` days' papers (from the channel's sources) each topic matches, or why
         the search core refuses the topic (then it never matches anything)."""
         now = now or self.clock()
-        pool = CandidatePool(self.archive.snapshot(), now - timedelta(days=days))
-        ids = {pid for pid, r in pool.records.items() if from_sources(r, channel.sources, channel.categories)}
+        since = now - timedelta(days=days)
+        # A frozenset: the index caches its slots across the channel's topics.
+        ids = frozenset(CandidatePool(self.archive.snapshot(), since).for_channel(channel, since, (), ()))
         counts = []
         for topic in channel.topics:
             try:
                 counts.append(TopicCount(topic, len(self._match(topic, ids, quiet=False))))
-            except ValueError as exc:  # bot.search.QueryError: a friendly sentence
+            except QueryError as exc:  # a friendly sentence
                 counts.append(TopicCount(topic, 0, str(exc)))
         return counts
 

@@ -113,7 +113,8 @@ def test_get_returns_a_copy(store: Store) -> None:
 @pytest.mark.parametrize(
     ("raw", "clean"),
     [("  a   b ", "a b"), ("“quoted”", "quoted"), ("'x y'", "x y"), ('"unbalanced', '"unbalanced'),
-     ("ctrl\x00\x07chars", "ctrlchars"), ("zero\u200bwidth", "zerowidth"), ("日本語  モデル", "日本語 モデル")],
+     ("ctrl\x00\x07chars", "ctrlchars"), ("zero\u200bwidth", "zerowidth"), ("日本語  モデル", "日本語 モデル"),
+     ('"diffusion" -"video"', '"diffusion" -"video"'), ('"a b" "c"', '"a b" "c"'), ('"a b"', "a b")],
 )
 def test_normalize_topic(raw: str, clean: str) -> None:
     assert normalize_topic(raw) == clean

@@ -31,6 +31,7 @@ from bot.digest import (
 from bot.papers import new_record
 from bot.posts import PostLedger
 from bot.scheduler import DigestScheduler, IngestRequest, ScheduleChange, due_digests, parse_schedule_args
+from bot.search.models import QueryError
 from bot.storage import DataDir
 
 DAY1 = date(2024, 5, 17)
@@ -238,7 +239,7 @@ def test_topics_match_once_each_across_channels_and_bad_topics_are_skipped(world
 
     def refuse(query: str, paper_ids: Any = None) -> list[Hit]:
         if "(" in query:
-            raise ValueError("unbalanced parenthesis")
+            raise QueryError("unbalanced parenthesis")
         return ScriptedIndex.match(w.index, query, paper_ids)
 
     w.index.match = refuse  # type: ignore[method-assign]
@@ -260,7 +261,7 @@ def test_topic_counts_cover_the_last_seven_days_of_the_channels_sources(world: W
 
     def refuse_common(query: str, paper_ids: Any = None) -> list[Hit]:
         if query == "however":
-            raise ValueError("'however' is too common to search for; add a more specific word.")
+            raise QueryError("'however' is too common to search for; add a more specific word.")
         return ScriptedIndex.match(w.index, query, paper_ids)
 
     w.index.match = refuse_common  # type: ignore[method-assign]
@@ -387,6 +388,23 @@ def test_a_day_with_nothing_new_posts_nothing_unless_the_channel_asks_for_it(wor
     w.service.settings.change_schedule("C2", "U0ALICE", parse_schedule_args("always"), NINE_BERLIN_DAY1)
     assert w.run("C2").status == "done"
     assert [m["kind"] for m in w.slack.messages["C2"]] == ["header"] and w.slack.headers("C2")[0]["papers"] == []
+
+
+def test_a_broken_index_leaves_the_day_unplanned_instead_of_an_empty_digest(world: World,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    w = world
+    w.add("2405.00001", "2024-05-17T05:00:00Z")
+    w.scores["diffusion"] = {"2405.00001": 1.0}
+
+    def broken(query: str, paper_ids: Any = None) -> list[Any]:
+        raise RuntimeError("index exploded")
+
+    monkeypatch.setattr(w.index, "match", broken)
+    with pytest.raises(RuntimeError):
+        w.run("C1")
+    assert w.service.ledger.get("C1", DAY1) is None, "nothing recorded: the next tick plans the day again"
+    monkeypatch.undo()
+    assert w.run("C1").status == "done" and w.slack.papers("C1") == ["2405.00001"]
 
 
 def test_a_preview_records_nothing(world: World) -> None:

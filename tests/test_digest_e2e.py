@@ -476,3 +476,21 @@ def test_paperbot_run_ingests_and_posts_an_overdue_digest_at_start_up_and_the_cl
                                text=True, timeout=30)
         assert again.returncode == 0 and "C0LAB" in again.stdout and ": already" in again.stdout, again.stdout
         assert len(slack.calls_to("chat.postMessage")) == 2, "exactly once"
+
+
+def test_reconciling_after_a_crash_waits_out_a_rate_limit_rather_than_posting_twice() -> None:
+    from slack_sdk import WebClient
+
+    from bot.digest import RateLimited
+    from bot.slack.digest_poster import SlackPoster
+
+    with SlackEmulator() as slack:
+        poster = SlackPoster(WebClient(token=slack.bot_token, base_url=slack.api_url))
+        slack.rate_limit("conversations.history", times=1)
+        with pytest.raises(RateLimited):
+            poster.find_header("C0LAB", DAY1, datetime.now(UTC))
+        slack.rate_limit("conversations.replies", times=1)
+        with pytest.raises(RateLimited):
+            poster.thread_papers("C0LAB", "1700000000.000001")
+        slack.channel_errors["C0NOSCOPE"] = "missing_scope"  # no history scope: posting again beats nothing
+        assert poster.find_header("C0NOSCOPE", DAY1, datetime.now(UTC)) is None

@@ -26,6 +26,8 @@ from bot.slack.plumbing import slack_error
 log = logging.getLogger("bot.slack.digest")
 
 HISTORY_LIMIT = 200
+# Errors reading history that mean "we may not look", not "try later": reconciling then assumes nothing was posted.
+NO_HISTORY_ACCESS = frozenset({"missing_scope", "not_allowed_token_type", "no_permission"})
 
 
 def _error(exc: SlackApiError) -> tuple[str, Any]:
@@ -86,8 +88,8 @@ class SlackPoster:
             response = self.client.conversations_history(channel=channel_id, limit=HISTORY_LIMIT)
         except SlackApiError as exc:
             error, _ = _error(exc)
-            if error in GONE_ERRORS:
-                raise ChannelGone(error) from None
+            if error not in NO_HISTORY_ACCESS:
+                _raise_for(exc)  # a 429 or a hiccup: try the whole digest again later rather than post twice
             # Without history access we cannot check; posting the header again beats not posting the digest.
             log.warning("digest.reconcile.failed channel=%s method=conversations.history error=%s", channel_id, error)
             return None
@@ -108,8 +110,8 @@ class SlackPoster:
                                                              cursor=cursor)
             except SlackApiError as exc:
                 error, _ = _error(exc)
-                if error in GONE_ERRORS:
-                    raise ChannelGone(error) from None
+                if error not in NO_HISTORY_ACCESS:
+                    _raise_for(exc)
                 log.warning("digest.reconcile.failed channel=%s method=conversations.replies error=%s", channel_id,
                             error)
                 return found
