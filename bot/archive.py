@@ -37,7 +37,6 @@ class UpsertResult:
 class Archive:
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._table = store.table(PAPERS_TABLE)
         self._listeners: list[ChangeListener] = []
         self._listeners_lock = threading.Lock()
 
@@ -88,12 +87,12 @@ class Archive:
                 key = record["id"]
                 # Two sightings of one paper in the same batch fold together first.
                 incoming[key] = merge_records(incoming[key], record) if key in incoming else record
-            inserts: list[tuple[str, dict[str, Any]]] = []
+            inserts: dict[str, dict[str, Any]] = {}
             updates: dict[str, dict[str, Any]] = {}
             for key, record in incoming.items():
                 old = stored.get(key)
                 if old is None:
-                    inserts.append((key, dict(record)))
+                    inserts[key] = dict(record)
                     result.new.append(key)
                     changed.append(record)
                     continue
@@ -106,16 +105,7 @@ class Archive:
                 result.updated.append(key)
                 changed.append(merged)
             if inserts or updates:
-                # Set straight in the storage's tree, replacing (never mutating) stored dicts: readers of a
-                # snapshot keep consistent records, and TinyDB's table methods would rebuild the whole table.
-                storage = self._table.storage
-                tree = storage.read()
-                papers = tree.setdefault(PAPERS_TABLE, {})
-                for key, record in inserts:
-                    papers[key] = record
-                papers.update(updates)
-                storage.write(tree)
-        self._table.clear_cache()
+                self._store.change(PAPERS_TABLE, {**inserts, **updates})
         if changed:
             with self._listeners_lock:
                 listeners = list(self._listeners)

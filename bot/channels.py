@@ -10,8 +10,6 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
-from tinydb.table import Document
-
 from bot.papers import now_iso
 from bot.storage import Store
 
@@ -49,7 +47,6 @@ def topic_key(topic: str) -> str:
 class Channels:
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._table = store.table(TABLE)
 
     def get(self, channel_id: str) -> dict[str, Any] | None:
         """A copy of the channel's settings, or None if it has never been configured."""
@@ -103,11 +100,8 @@ class Channels:
     def _write(self, channel_id: str, topics: list[str], user_id: str) -> None:
         """Store new topics; the caller holds a transaction."""
         now = now_iso()
-        if self._table.contains(doc_id=channel_id):
-            self._table.update({"topics": topics, "updated_at": now, "updated_by": user_id}, doc_ids=[channel_id])
-        else:
-            doc = {"id": channel_id, "topics": topics, "created_at": now, "updated_at": now, "updated_by": user_id}
-            self._table.insert(Document(doc, doc_id=channel_id))
+        old = self._store.raw_table(TABLE).get(channel_id) or {"id": channel_id, "created_at": now}
+        self._store.change(TABLE, {channel_id: {**old, "topics": topics, "updated_at": now, "updated_by": user_id}})
 
 
 def _copy(doc: dict[str, Any]) -> dict[str, Any]:

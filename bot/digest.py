@@ -33,8 +33,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol
 
-from tinydb.table import Document
-
 from bot.archive import Archive
 from bot.channels import TABLE as CHANNELS_TABLE
 from bot.channels import topic_key
@@ -190,7 +188,6 @@ class DigestSettings:
 
     def __init__(self, store: Store, options: DigestOptions) -> None:
         self._store = store
-        self._table = store.table(CHANNELS_TABLE)
         self.options = options
 
     def resolve(self, channel_id: str, doc: dict[str, Any] | None) -> ChannelDigest:
@@ -231,13 +228,9 @@ class DigestSettings:
             digest = dict(doc.get("digest") or {}) if doc else {}
             change(digest)
             stamp = _iso(now)
-            if doc is not None:
-                self._table.update({"digest": digest, "updated_at": stamp, "updated_by": user_id},
-                                   doc_ids=[channel_id])
-            else:
-                self._table.insert(Document({"id": channel_id, "topics": [], "created_at": stamp,
-                                             "updated_at": stamp, "updated_by": user_id, "digest": digest},
-                                            doc_id=channel_id))
+            old = doc or {"id": channel_id, "topics": [], "created_at": stamp}
+            self._store.change(CHANNELS_TABLE, {channel_id: {**old, "digest": digest, "updated_at": stamp,
+                                                             "updated_by": user_id}})
             return self.resolve(channel_id, self._store.raw_table(CHANNELS_TABLE).get(channel_id))
 
     def change_schedule(self, channel_id: str, user_id: str, change: ScheduleChange,
@@ -296,7 +289,6 @@ class DigestLedger:
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._table = store.table(DIGESTS_TABLE)
 
     @staticmethod
     def key(channel: str, day: date) -> str:
@@ -340,21 +332,21 @@ class DigestLedger:
             if key in table:
                 return _deep_copy(table[key])  # planned by someone else meanwhile: theirs stands
             old = [k for k, d in table.items() if d["channel"] == plan.channel and d["date"] < cutoff]
-            if old:
-                self._table.remove(doc_ids=old)
-            self._table.insert(Document(doc, doc_id=key))
+            self._store.change(DIGESTS_TABLE, {key: doc}, deletes=old)
         return _deep_copy(doc)
 
     def update(self, channel: str, day: date, **fields: Any) -> None:
+        key = self.key(channel, day)
         with self._store.transaction():
-            self._table.update(fields, doc_ids=[self.key(channel, day)])
+            self._store.change(DIGESTS_TABLE, {key: {**self._store.raw_table(DIGESTS_TABLE)[key], **fields}})
 
     def start_attempt(self, channel: str, day: date) -> int:
         """Count an attempt (durably); returns the number of earlier attempts (0: a fresh digest)."""
         with self._store.transaction():
             key = self.key(channel, day)
-            earlier = int(self._store.raw_table(DIGESTS_TABLE)[key].get("attempts") or 0)
-            self._table.update({"attempts": earlier + 1}, doc_ids=[key])
+            doc = self._store.raw_table(DIGESTS_TABLE)[key]
+            earlier = int(doc.get("attempts") or 0)
+            self._store.change(DIGESTS_TABLE, {key: {**doc, "attempts": earlier + 1}})
         return earlier
 
 

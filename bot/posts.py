@@ -11,8 +11,6 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from tinydb.table import Document
-
 from bot.papers import now_iso
 from bot.storage import Store
 
@@ -46,13 +44,7 @@ class PostLedger:
         """Persist that message `ts` in `channel` is about `paper_id` (durable when this returns)."""
         post = Post(channel=channel, ts=ts, paper_id=paper_id, kind=kind, posted_at=now_iso())
         doc = {"channel": channel, "ts": ts, "paper_id": paper_id, "kind": kind, "posted_at": post.posted_at, **extra}
-        with self._store.transaction():
-            table = self._store.table(POSTS_TABLE)
-            key = f"{channel}:{ts}"
-            if table.contains(doc_id=key):
-                table.update(doc, doc_ids=[key])
-            else:
-                table.insert(Document(doc, doc_id=key))
+        self._store.change(POSTS_TABLE, {f"{channel}:{ts}": doc})
         with self._lock:
             self._remember(channel, ts, paper_id)
         return post

@@ -17,7 +17,7 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -124,9 +124,12 @@ class AtomicJSONStorage(Storage):
         assert self._data is not None
         try:
             atomic_write_bytes(self.path, orjson.dumps(self._data))
-        except BaseException:
-            # TinyDB already changed the cached tree in place: go back to what the disk holds.
+        except BaseException as exc:
+            # The cached tree already holds the change: go back to what the disk holds.
             self._data = self._load()
+            if isinstance(exc, OSError):  # disk full, read-only, …: one sentence for the operator
+                raise StoreError(f"cannot write {self.path}: {exc.strerror or exc}; "
+                                 f"the previous version is intact") from exc
             raise
         self.writes += 1
 
@@ -140,8 +143,9 @@ class AtomicJSONStorage(Storage):
         dirty, self._dirty = self._dirty, False
         if commit and dirty:
             self._flush()
-        elif not commit and dirty:
-            self._data = self._load()
+        elif not commit:
+            # Callers may have changed the cached tree before failing (dirty or not): read the disk again.
+            self._data = None
 
     def reload(self) -> None:
         self._data = None
@@ -193,7 +197,24 @@ class Store:
                 self._storage.end(commit=False)
                 self._db.clear_cache()
                 raise
-            self._storage.end(commit=True)
+            try:
+                self._storage.end(commit=True)
+            finally:
+                self._db.clear_cache()
+
+    def change(self, table: str, puts: Mapping[str, dict[str, Any]] | None = None,
+               deletes: Iterable[str] = ()) -> None:
+        """Set and delete documents of `table` by key: one atomic write, or part of the enclosing
+        `transaction()`. Straight in the storage's tree, replacing (never mutating) stored documents, so a
+        reader's earlier `raw_table` values stay as they were; TinyDB's Table methods would also rebuild the
+        whole table on every call (~190 ms at 200k documents)."""
+        with self.transaction():
+            tree = self._storage.read()
+            docs = tree.setdefault(table, {})
+            for key in deletes:
+                docs.pop(key, None)
+            docs.update(puts or {})
+            self._storage.write(tree)
 
     def raw_table(self, name: str) -> dict[str, dict[str, Any]]:
         """The live stored documents of a table, keyed by id. Callers hold `lock` and must not mutate."""
@@ -235,6 +256,8 @@ class DataDir:
                 f"data directory {self.path} is in use by another paperbot process ({self._owner()}). "
                 f"Stop it first; read-only commands such as `paperbot search` work alongside it."
             ) from None
+        except OSError as exc:  # a read-only or unwritable folder (after Timeout: filelock's is an OSError)
+            raise StoreError(f"cannot lock data directory {self.path}: {exc.strerror or exc}") from None
         (self.path / OWNER_NAME).write_text(f"pid {os.getpid()}: {' '.join(_argv())}\n")
         for stale in self.path.glob("*.json.tmp-*"):  # left by a process killed mid-write
             with contextlib.suppress(OSError):

@@ -10,7 +10,7 @@ import pytest
 
 from bot.posts import PostLedger
 from bot.saves import ReactionSaver, Saves, base_emoji
-from bot.storage import DataDir
+from bot.storage import DataDir, StoreError
 
 
 @pytest.fixture
@@ -166,7 +166,7 @@ def test_a_failed_write_saves_nothing_anywhere(tmp_path: Path, saves: Saves, mon
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr("bot.storage.atomic_write_bytes", disk_full)
-    with pytest.raises(OSError):
+    with pytest.raises(StoreError, match="No space left on device; the previous version is intact"):
         saves.save("U1", "2405.00002", via="button")
     assert saves.saved_ids("U1") == {"2405.00001"}, "memory still equals the file"
     monkeypatch.undo()

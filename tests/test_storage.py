@@ -16,7 +16,7 @@ from tinydb.table import Document
 
 from bot.archive import Archive
 from bot.papers import new_record
-from bot.storage import CorruptStoreError, DataDir, ReadOnlyStoreError, Store
+from bot.storage import CorruptStoreError, DataDir, ReadOnlyStoreError, Store, StoreError
 
 WRITER = Path(__file__).with_name("storage_writer.py")
 ROUNDS = 30
@@ -55,7 +55,7 @@ def test_a_failed_disk_write_leaves_memory_equal_to_disk(tmp_path: Path, monkeyp
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr("bot.storage.atomic_write_bytes", disk_full)
-    with pytest.raises(OSError):
+    with pytest.raises(StoreError, match=r"cannot write .*saves\.json: No space left on device; the previous"):
         store.table("saves").update({"i": 99}, doc_ids=["k0"])
     assert store.table("saves").get(doc_id="k0") == {"i": 0}
     monkeypatch.undo()
