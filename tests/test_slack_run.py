@@ -90,6 +90,7 @@ def test_run_serves_http_and_stops_cleanly_on_sigterm(slack: SlackEmulator, tmp_
     try:
         url = bot.wait_for(r"paperbot\.listening mode=http url=(http://127\.0\.0\.1:\d+)/slack/events").group(1)
         bot.wait_for(r"paperbot\.ready")
+        assert len(slack.calls_to("auth.test")) == 1, "the token is checked once at start-up"
         health = requests.get(url + "/healthz", timeout=5)
         assert health.status_code == 200 and health.json() == {"ok": True, "version": __version__, "mode": "http"}
         driver = SlackDriver(url, SIGNING_SECRET, slack)

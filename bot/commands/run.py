@@ -52,6 +52,9 @@ def check_tokens(settings: Settings) -> dict[str, Any]:
             client.apps_connections_open(app_token=settings.slack_app_token)
         except SlackApiError as exc:
             raise CommandError(f"Slack rejected SLACK_APP_TOKEN ({slack_error(exc)})", status=2) from None
+        except OSError as exc:
+            reason = getattr(exc, "reason", None) or exc
+            raise CommandError(f"cannot reach the Slack API at {settings.slack_api_url}: {reason}") from None
     return identity
 
 
@@ -79,7 +82,7 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
     previous: dict[int, Any] = {}
     try:
         previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-        app = create_app(settings, services)
+        app = create_app(settings, services, verify_token=False)  # check_tokens ran auth.test already
         stopper = _start(app, settings, host, port)
         scheduler = start_scheduler(settings, services, app.client)
         log.info("paperbot.ready team=%s bot=%s", identity.get("team_id"), identity.get("user_id"))
