@@ -80,37 +80,40 @@ class Archive:
         """Insert new papers and merge sightings into known ones, in one atomic write."""
         result = UpsertResult()
         changed: list[dict[str, Any]] = []
-        with self._store.transaction():
-            stored = self._store.raw_table(PAPERS_TABLE)
-            incoming: dict[str, dict[str, Any]] = {}
-            for record in records:
-                key = record["id"]
-                # Two sightings of one paper in the same batch fold together first.
-                incoming[key] = merge_records(incoming[key], record) if key in incoming else record
-            inserts: dict[str, dict[str, Any]] = {}
-            updates: dict[str, dict[str, Any]] = {}
-            for key, record in incoming.items():
-                old = stored.get(key)
-                if old is None:
-                    inserts[key] = dict(record)
-                    result.new.append(key)
-                    changed.append(record)
-                    continue
-                merged = merge_records(old, record)
-                if _same_except_last_seen(old, merged):
-                    # last_seen alone is not worth rewriting a 100k-paper file for.
-                    result.unchanged.append(key)
-                    continue
-                updates[key] = merged
-                result.updated.append(key)
-                changed.append(merged)
-            if inserts or updates:
-                self._store.change(PAPERS_TABLE, {**inserts, **updates})
-        if changed:
-            with self._listeners_lock:
-                listeners = list(self._listeners)
-            for listener in listeners:
-                listener(changed)
+        # Listeners are told under the store's lock too, so they see changes in commit order (two racing
+        # upserts of one paper must not leave the search index with the older version).
+        with self._store.lock:
+            with self._store.transaction():
+                stored = self._store.raw_table(PAPERS_TABLE)
+                incoming: dict[str, dict[str, Any]] = {}
+                for record in records:
+                    key = record["id"]
+                    # Two sightings of one paper in the same batch fold together first.
+                    incoming[key] = merge_records(incoming[key], record) if key in incoming else record
+                inserts: dict[str, dict[str, Any]] = {}
+                updates: dict[str, dict[str, Any]] = {}
+                for key, record in incoming.items():
+                    old = stored.get(key)
+                    if old is None:
+                        inserts[key] = dict(record)  # our own copy, shared with the listeners
+                        result.new.append(key)
+                        changed.append(inserts[key])
+                        continue
+                    merged = merge_records(old, record)
+                    if _same_except_last_seen(old, merged):
+                        # last_seen alone is not worth rewriting a 100k-paper file for.
+                        result.unchanged.append(key)
+                        continue
+                    updates[key] = merged
+                    result.updated.append(key)
+                    changed.append(merged)
+                if inserts or updates:
+                    self._store.change(PAPERS_TABLE, {**inserts, **updates})
+            if changed:
+                with self._listeners_lock:
+                    listeners = list(self._listeners)
+                for listener in listeners:
+                    listener(changed)
         return result
 
 
