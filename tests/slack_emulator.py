@@ -195,6 +195,7 @@ class _Fault:
     status: int
     remaining: int
     retry_after: int | None = None
+    after_doing: bool = False  # do the work, then fail (a gateway timing out on a call that went through)
 
 
 class SocketModeServer:
@@ -415,9 +416,10 @@ class SlackEmulator:
         with self._lock:
             self._faults.setdefault(method, []).append(_Fault(429, times, retry_after))
 
-    def fail(self, method: str, times: int = 1, status: int = 500) -> None:
+    def fail(self, method: str, times: int = 1, status: int = 500, *, after_doing: bool = False) -> None:
+        """The next `times` calls of `method` get HTTP `status`; with `after_doing`, once they did their work."""
         with self._lock:
-            self._faults.setdefault(method, []).append(_Fault(status, times))
+            self._faults.setdefault(method, []).append(_Fault(status, times, after_doing=after_doing))
 
     def add_message(self, channel: str, text: str, *, user: str = "U0SOMEONE", ts: str | None = None,
                     thread_ts: str | None = None) -> str:
@@ -568,7 +570,7 @@ class SlackEmulator:
                 fault.remaining -= 1
                 if fault.remaining <= 0:
                     faults.pop(0)
-        if fault is not None:
+        if fault is not None and not fault.after_doing:
             if fault.status == 429:
                 return 429, {"Retry-After": str(fault.retry_after or 0)}, {"ok": False, "error": "ratelimited"}
             return fault.status, {}, {"ok": False, "error": "internal_error"}
@@ -584,7 +586,10 @@ class SlackEmulator:
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         if handler is None:
             return 200, {}, {"ok": False, "error": "unknown_method"}
-        return 200, {}, handler(params)
+        answer = handler(params)
+        if fault is not None:  # after_doing: the work is done, the caller hears otherwise
+            return fault.status, {}, {"ok": False, "error": "internal_error"}
+        return 200, {}, answer
 
     def _channel_error(self, channel: Any) -> dict[str, Any] | None:
         if not channel:

@@ -309,16 +309,36 @@ def test_a_429_storm_is_waited_out_and_every_paper_arrives_once(make: Any, caplo
 def test_server_errors_leave_the_digest_unfinished_and_a_later_tick_finishes_it(make: Any) -> None:
     d = make(datetime(2024, 5, 17, 6, 0, tzinfo=UTC))
     setup_channel(d, "C0BERLIN", "diffusion", "09:00 Europe/Berlin")
-    d.slack.fail("chat.postMessage", times=3, status=500)  # more than the client's two retries
+    d.slack.fail("chat.postMessage", times=1, status=500)
     d.clock.now = datetime(2024, 5, 17, 7, 0, tzinfo=UTC)
     d.tick()
     assert d.posts("C0BERLIN") == [] and d.service.ledger.get("C0BERLIN", DAY1)["status"] == "planned"
+    # Not resent by the client: Slack may have posted it before failing; the next attempt reads the channel.
+    assert len(d.slack.calls_to("chat.postMessage")) == 1
     d.clock.now += timedelta(seconds=30)
     d.tick()
     assert d.posts("C0BERLIN") == [], "it waits a minute before retrying"
     d.clock.now += timedelta(minutes=1)
     d.tick()
     assert d.papers("C0BERLIN") == ["2405.17001", "2405.17002", "2405.17006"]
+
+
+def test_a_post_that_went_through_but_answered_504_is_not_posted_twice(make: Any) -> None:
+    d = make(datetime(2024, 5, 17, 6, 0, tzinfo=UTC))
+    setup_channel(d, "C0BERLIN", "diffusion", "09:00 Europe/Berlin")
+    d.slack.fail("chat.postMessage", times=2, status=504, after_doing=True)  # the header and the first paper
+    d.clock.now = datetime(2024, 5, 17, 7, 0, tzinfo=UTC)
+    d.tick()
+    assert d.service.ledger.get("C0BERLIN", DAY1)["status"] == "planned"
+    for _ in range(2):  # the second failure (the first paper) needs one more attempt
+        d.clock.now += timedelta(minutes=2)
+        d.tick()
+    in_channel = d.slack.messages["C0BERLIN"]  # what Slack holds, whatever the answers said
+    papers = [b["block_id"].split(":", 1)[1] for m in in_channel for b in m["blocks"]
+              if b.get("block_id", "").startswith("paper:")]
+    assert papers == ["2405.17001", "2405.17002", "2405.17006"], "each paper exactly once"
+    assert len(in_channel) == 4, "one header, three papers"
+    assert d.service.ledger.get("C0BERLIN", DAY1)["status"] == "done"
 
 
 def test_a_channel_the_bot_was_removed_from_is_paused_once_and_resumed_by_schedule(

@@ -22,6 +22,7 @@ from slack_sdk.errors import SlackApiError
 from bot.digest import GONE_ERRORS, ChannelDigest, ChannelGone, Pick, PostError, RateLimited
 from bot.slack import digest_blocks
 from bot.slack.plumbing import slack_error
+from bot.slack.retry import retry_handlers
 
 log = logging.getLogger("bot.slack.digest")
 
@@ -57,12 +58,16 @@ def _raise_for(exc: SlackApiError) -> None:
 
 class SlackPoster:
     def __init__(self, client: WebClient, *, command: str = "/papers") -> None:
-        self.client = client
+        self.client = client  # reads (history, replies): retried as usual
+        # Posts are not resent after a 5xx or a dropped connection (Slack may have posted already): the digest
+        # stays unfinished and its next attempt reads the thread before posting what is missing.
+        self._posting = WebClient(token=client.token, base_url=client.base_url, timeout=client.timeout,
+                                  logger=client.logger, retry_handlers=retry_handlers(ambiguous=False))
         self.command = command
 
     def _post(self, channel_id: str, payload: Mapping[str, Any], thread_ts: str | None = None) -> str:
         try:
-            response = self.client.chat_postMessage(channel=channel_id, text=payload["text"],
+            response = self._posting.chat_postMessage(channel=channel_id, text=payload["text"],
                                                     blocks=payload.get("blocks"), thread_ts=thread_ts,
                                                     unfurl_links=False, unfurl_media=False)
         except SlackApiError as exc:

@@ -19,11 +19,14 @@ class GatewayErrorRetryHandler(ServerErrorRetryHandler):
         return response is not None and response.status_code in (500, 502, 503, 504)
 
 
-def retry_handlers() -> list[RetryHandler]:
-    """Fresh handlers (they are cheap; each client gets its own list)."""
-    return [
-        ConnectionErrorRetryHandler(max_retry_count=2),
-        # Sleeps Retry-After (plus up to 1 s of jitter) before each retry.
+def retry_handlers(*, ambiguous: bool = True) -> list[RetryHandler]:
+    """Fresh handlers (they are cheap; each client gets its own list). `ambiguous=False` leaves out the
+    retries of failures after which Slack may have done the work anyway (a dropped connection, a 5xx): for
+    posts that must appear exactly once, whose caller checks the channel before trying again."""
+    handlers: list[RetryHandler] = [
+        # Sleeps Retry-After (plus up to 1 s of jitter) before each retry. A 429 means nothing was done.
         RateLimitErrorRetryHandler(max_retry_count=3),
-        GatewayErrorRetryHandler(max_retry_count=2),
     ]
+    if ambiguous:
+        handlers += [ConnectionErrorRetryHandler(max_retry_count=2), GatewayErrorRetryHandler(max_retry_count=2)]
+    return handlers
