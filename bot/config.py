@@ -131,9 +131,9 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read settings from `env` (default: the process environment, after loading `.env`)."""
     if env is None:
-        from dotenv import load_dotenv
+        from dotenv import find_dotenv, load_dotenv
 
-        load_dotenv(override=False)
+        load_dotenv(find_dotenv(usecwd=True), override=False)  # the .env of the folder paperbot runs in
         env = os.environ
 
     tz = _get(env, "PAPERBOT_TZ") or "UTC"

@@ -1,5 +1,6 @@
 """Settings: defaults, and one clear line naming the variable for every bad value."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -81,3 +82,12 @@ def test_cli_prints_one_line_not_a_traceback(tmp_path: Path) -> None:
     assert result.returncode == 2
     expected = "paperbot: configuration error: PORT must be an integer from 1 to 65535 (got 'nope')"
     assert result.stderr.strip() == expected
+
+
+def test_the_env_file_of_the_working_directory_is_read(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("PAPERBOT_COMMAND=/lab\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERBOT_")} | {"PYTHONPATH": str(ROOT)}
+    code = "from bot.config import load_settings; print(load_settings().command)"
+    shown = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                           timeout=30)
+    assert shown.stdout.strip() == "/lab", shown.stderr

@@ -68,6 +68,17 @@ def test_json_output_is_an_array_of_hits_and_exclusions_are_not_options(data_dir
 
 
 @pytest.mark.e2e
+def test_a_query_may_start_with_an_exclusion(data_dir: Path) -> None:
+    result = run(data_dir, "-attention", "language", "models", "--json")
+    assert result.returncode == 0, result.stderr
+    assert "1706.03762" not in {r["id"] for r in json.loads(result.stdout)}
+    assert json.loads(result.stdout), "the other words still search"
+    typo = subprocess.run([sys.executable, "-m", "bot", "ingest", "--bogus"], capture_output=True, text=True,
+                          cwd=ROOT, timeout=60)
+    assert typo.returncode == 2 and "unrecognized arguments: --bogus" in typo.stderr
+
+
+@pytest.mark.e2e
 def test_works_while_the_bot_holds_the_writer_lock(data_dir: Path) -> None:
     with DataDir(data_dir):  # as a running bot does
         result = run(data_dir, "--json", "author:kaiser")
