@@ -51,7 +51,7 @@ MAX_PAPERS_LIMIT = 25
 HF = "hf"
 DEFAULT_SOURCES: tuple[str, ...] = (HF,)
 MAX_SOURCES = 20
-GONE_ERRORS = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
+GONE_ERRORS = frozenset({"not_in_channel", "channel_not_found", "is_archived", "restricted_action"})
 TOPIC_COUNT_DAYS = 7
 
 

@@ -86,5 +86,7 @@ def test_topics_with_counts_and_schedule_status() -> None:
                                            changed_by="U0ALICE")
     assert_slack_accepts(status)
     assert "09:00 Europe/Berlin, weekdays" in status["text"] and "Paused" in status["text"]
+    custom = digest_blocks.schedule_status(channel(paused="restricted_action"), None, command="/lab")
+    assert "doesn't allow me to post" in custom["text"] and "`/lab schedule …`" in custom["text"]
     on = digest_blocks.schedule_status(channel(), datetime(2024, 5, 20, 7, 0, tzinfo=UTC), command="/papers")
     assert "Next digest: Monday 20 May, 09:00 Europe/Berlin" in on["text"]

@@ -118,7 +118,7 @@ def digest_result(result: Any, command: str) -> b.Message | None:
         return b.note("Nothing new matched this channel's topics today, so I posted nothing. "
                       f"{b.code(command + ' topics')} shows how many recent papers each topic matches.")
     if result.status == "paused":
-        return b.note(gone_text(result.error or ""))
+        return b.note(gone_text(result.error or "", command))
     if result.status == "incomplete":
         return b.note(f"Slack refused some posts ({b.escape_mrkdwn(result.error or 'error')}); I'll retry the "
                       f"rest of the digest in a few minutes.")
@@ -127,16 +127,18 @@ def digest_result(result: Any, command: str) -> b.Message | None:
     return None
 
 
-def gone_text(error: str) -> str:
+def gone_text(error: str, command: str) -> str:
+    """Why the channel's digest is paused, and how to resume it (mrkdwn; `error` is only looked up)."""
     reasons = {
         "not_in_channel": "I'm not a member of this channel, so I can't post its digest. Invite me with "
                           "`/invite @paperbot`",
         "channel_not_found": "I can't see this channel (a private channel I'm not part of?), so I can't post "
                              "its digest. Invite me with `/invite @paperbot`",
         "is_archived": "This channel is archived, so I can't post its digest",
+        "restricted_action": "This workspace doesn't allow me to post in this channel",
     }
-    return reasons.get(error, "I can't post in this channel") + ". Its digest is paused; run `/papers schedule " \
-        "…` again once I can post here."
+    return (reasons.get(error, "I can't post in this channel") + ". Its digest is paused; run "
+            + b.code(command + " schedule …") + " again once I can post here.")
 
 
 def schedule_status(channel: ChannelDigest, next_due: datetime | None, *, command: str,
@@ -153,7 +155,7 @@ def schedule_status(channel: ChannelDigest, next_due: datetime | None, *, comman
                      + (", posts a note on quiet days" if channel.post_empty else ", nothing on quiet days") + ".")
     lines.append(f"*Sources:* {sources_text(channel.sources)}")
     if channel.paused:
-        lines.append(f":warning: Paused: {b.escape_mrkdwn(gone_text(channel.paused))}")
+        lines.append(f":warning: Paused: {gone_text(channel.paused, command)}")
     elif not channel.topics:
         lines.append(f"No topics yet, so there is nothing to post: add one with "
                      f"{b.code(command + ' watch <topic>')}.")

@@ -10,12 +10,20 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-from bot.digest import DigestService, SourcesError, parse_sources
-from bot.scheduler import ScheduleError, parse_schedule_args
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.config import Settings
+from bot.digest import ChannelDigest, DigestService, SourcesError, open_digest_service, parse_sources
+from bot.scheduler import DigestScheduler, ScheduleError, make_ingest, parse_schedule_args
 from bot.slack import blocks, digest_blocks
+from bot.slack.digest_poster import SlackPoster
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 log = logging.getLogger("bot.slack.digest")
 
@@ -29,23 +37,18 @@ Answer = tuple[blocks.Message, str]
 _service_lock = threading.Lock()
 
 
-def digest_service(services: Any, settings: Any, client: Any = None) -> DigestService:
-    """The process's one DigestService (it holds the per-channel run locks and pacing), kept on `services`."""
-    from bot.digest import open_digest_service
-    from bot.slack.digest_poster import SlackPoster
-
+def digest_service(services: Services, settings: Settings, client: WebClient) -> DigestService:
+    """The process's one DigestService (it holds the per-channel run locks and pacing), kept on `services`:
+    the listeners and the scheduler share it."""
     with _service_lock:
-        service = getattr(services, "digests", None)
-        if service is None:
-            service = open_digest_service(services, settings)
-            services.digests = service
-        if service.poster is None and client is not None:
-            service.poster = SlackPoster(client, command=settings.command)
-        return service
+        if services.digests is None:
+            services.digests = open_digest_service(services, settings,
+                                                   poster=SlackPoster(client, command=settings.command))
+        return services.digests
 
 
 class DigestHandlers:
-    def __init__(self, settings: Any, service: DigestService, may_configure: Callable[[str], bool]) -> None:
+    def __init__(self, settings: Settings, service: DigestService, may_configure: Callable[[str], bool]) -> None:
         self.settings = settings
         self.service = service
         self.may_configure = may_configure
@@ -146,7 +149,7 @@ class DigestHandlers:
         return digest_blocks.schedule_status(state, self._next_due(state, now), command=self.command,
                                              changed_by=user), IN_CHANNEL
 
-    def _next_due(self, state: Any, now: Any) -> Any:
+    def _next_due(self, state: ChannelDigest, now: datetime) -> datetime | None:
         doc = self.service.ledger.get(state.channel, self.service.today(state, now))
         after = state.effective_from
         if doc is not None:  # today's is done or under way: the next is tomorrow's
@@ -169,16 +172,15 @@ class DigestHandlers:
 
 
 
-def register(app: Any, settings: Any, services: Any, may_configure: Callable[[str], bool]) -> DigestHandlers:
+def register(app: App, settings: Settings, services: Services,
+             may_configure: Callable[[str], bool]) -> DigestHandlers:
     """The digest subcommands' handlers for `app` (bot/slack/listeners.py dispatches SUBCOMMANDS to them)."""
     return DigestHandlers(settings, digest_service(services, settings, app.client), may_configure)
 
 
-def start_scheduler(settings: Any, services: Any, client: Any) -> Any:
+def start_scheduler(settings: Settings, services: Services, client: WebClient) -> DigestScheduler:
     """Start the digest scheduler inside `paperbot run`: ingest before the first digest, then each channel at
     its local time (and a catch-up tick right now). Returns it; call `.stop()` before closing the services."""
-    from bot.scheduler import DigestScheduler, make_ingest
-
     scheduler = DigestScheduler(digest_service(services, settings, client),
                                 ingest=make_ingest(settings, services.archive))
     scheduler.start()
