@@ -47,7 +47,6 @@ log = logging.getLogger("bot.digest")
 DIGESTS_TABLE = "digests"
 DEFAULT_TIME = time(9, 0)
 DEFAULT_MAX_PAPERS = 10
-MAX_PAPERS_LIMIT = 25
 HF = "hf"
 DEFAULT_SOURCES: tuple[str, ...] = (HF,)
 MAX_SOURCES = 20
@@ -167,7 +166,7 @@ def parse_sources(text: str) -> tuple[str, ...]:
             found[HF] = None
             continue
         category = canonical_category(word)
-        if category is None or category in ("hf",):
+        if category is None:
             raise SourcesError(f"“{word}” is neither “hf” (Hugging Face Daily Papers) nor an arXiv category "
                                f"such as cs.LG.")
         found[category] = None
@@ -431,7 +430,7 @@ def rank(best: dict[str, tuple[float, str]], records: dict[str, dict[str, Any]])
         score, _ = best[pid]
         record = records.get(pid, {})
         upvotes = record.get("upvotes")
-        tier = min(10, int(10 * score / top + 1e-9)) if top > 0 else 0
+        tier = min(10, int(10 * score / top + 1e-9))
         return (-tier, -(upvotes if isinstance(upvotes, int) else 0), -_recency(record), -score, pid)
 
     return [Pick(pid, best[pid][0], best[pid][1]) for pid in sorted(best, key=key)]
@@ -448,7 +447,7 @@ class Poster(Protocol):
     def paper(self, channel: ChannelDigest, day: date, record: dict[str, Any], pick: Pick, position: int,
               total: int, thread_ts: str) -> str: ...
 
-    def find_header(self, channel_id: str, day: date, oldest: datetime) -> str | None: ...
+    def find_header(self, channel_id: str, day: date) -> str | None: ...
 
     def thread_papers(self, channel_id: str, thread_ts: str) -> dict[str, str]: ...
 
@@ -663,7 +662,7 @@ class DigestService:
         header_ts = doc.get("header_ts")
         if header_ts is None and resume:
             # The header may have gone out just before a crash, before its ts was stored.
-            header_ts = self.poster.find_header(cid, day, parse_iso(doc["planned_at"]) or self.clock())
+            header_ts = self.poster.find_header(cid, day)
             if header_ts is not None:
                 log.info("digest.reconciled channel=%s date=%s header_ts=%s", cid, doc["date"], header_ts)
         if header_ts is None:

@@ -104,7 +104,7 @@ class FakeSlack:
               thread_ts: str) -> str:
         return self._post(channel.channel, {"kind": "paper", "paper": record["id"], "topic": pick.topic}, thread_ts)
 
-    def find_header(self, channel_id: str, day: date, oldest: datetime) -> str | None:
+    def find_header(self, channel_id: str, day: date) -> str | None:
         return next((m["ts"] for m in self.messages.get(channel_id, []) if m["kind"] == "header" and m["day"] == day),
                     None)
 

@@ -508,9 +508,9 @@ def test_reconciling_after_a_crash_waits_out_a_rate_limit_rather_than_posting_tw
         poster = SlackPoster(WebClient(token=slack.bot_token, base_url=slack.api_url))
         slack.rate_limit("conversations.history", times=1)
         with pytest.raises(RateLimited):
-            poster.find_header("C0LAB", DAY1, datetime.now(UTC))
+            poster.find_header("C0LAB", DAY1)
         slack.rate_limit("conversations.replies", times=1)
         with pytest.raises(RateLimited):
             poster.thread_papers("C0LAB", "1700000000.000001")
         slack.channel_errors["C0NOSCOPE"] = "missing_scope"  # no history scope: posting again beats nothing
-        assert poster.find_header("C0NOSCOPE", DAY1, datetime.now(UTC)) is None
+        assert poster.find_header("C0NOSCOPE", DAY1) is None

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from slack_sdk import WebClient
@@ -84,7 +84,7 @@ class SlackPoster:
               total: int, thread_ts: str) -> str:
         return self._post(channel.channel, digest_blocks.digest_paper(record, pick, position, total), thread_ts)
 
-    def find_header(self, channel_id: str, day: date, oldest: datetime) -> str | None:
+    def find_header(self, channel_id: str, day: date) -> str | None:
         """The ts of this day's header if it is in the channel already (posted, but its ts not stored)."""
         wanted = digest_blocks.header_block_id(day)
         try:
