@@ -514,3 +514,45 @@ def test_reconciling_after_a_crash_waits_out_a_rate_limit_rather_than_posting_tw
             poster.thread_papers("C0LAB", "1700000000.000001")
         slack.channel_errors["C0NOSCOPE"] = "missing_scope"  # no history scope: posting again beats nothing
         assert poster.find_header("C0NOSCOPE", DAY1) is None
+
+
+def test_paperbot_digest_posts_every_due_channel_once_from_the_cli(tmp_path: Path) -> None:
+    from slack_driver import SIGNING_SECRET
+
+    from bot.archive import Archive
+    from bot.channels import Channels
+    from bot.digest import DigestOptions, DigestSettings
+    from bot.scheduler import parse_schedule_args
+    from bot.storage import DataDir
+
+    data = tmp_path / "data"
+    with DataDir(data) as data_dir:
+        Archive(data_dir.store("archive")).upsert([
+            new_record("2405.88001", source="hf", title="Diffusion models for proteins", abstract="Diffusion.",
+                       hf_date=datetime.now(UTC).date().isoformat()),
+            new_record("2405.88002", source="hf", title="Graph transformers at scale", abstract="Graphs.",
+                       hf_date=datetime.now(UTC).date().isoformat())])
+        channels, settings = Channels(data_dir.store("channels")), DigestSettings(data_dir.store("channels"),
+                                                                                   DigestOptions())
+        for channel, topic in (("C0BIO", "diffusion"), ("C0GRAPH", "graph transformers")):
+            channels.watch(channel, topic, "U0ALICE")
+            settings.change_schedule(channel, "U0ALICE", parse_schedule_args("00:00 UTC"), datetime(2020, 1, 1,
+                                                                                                      tzinfo=UTC))
+    with SlackEmulator() as slack:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PAPERBOT_"))}
+        env.update(PAPERBOT_DATA_DIR=str(data), SLACK_BOT_TOKEN=slack.bot_token, SLACK_SIGNING_SECRET=SIGNING_SECRET,
+                   SLACK_API_URL=slack.api_url, PAPERBOT_POST_INTERVAL="0", PAPERBOT_LOG_LEVEL="WARNING")
+
+        def digest() -> subprocess.CompletedProcess[str]:
+            return subprocess.run([sys.executable, "-m", "bot", "digest"], cwd=ROOT, env=env, capture_output=True,
+                                  text=True, timeout=60)
+
+        first = digest()
+        assert first.returncode == 0, first.stderr
+        assert "C0BIO" in first.stdout and "C0GRAPH" in first.stdout and "1 posted of 1" in first.stdout
+        papers = {c: [b["block_id"] for m in slack.messages[c] for b in m["blocks"]
+                      if b.get("block_id", "").startswith("paper:")] for c in ("C0BIO", "C0GRAPH")}
+        assert papers == {"C0BIO": ["paper:2405.88001"], "C0GRAPH": ["paper:2405.88002"]}
+        again = digest()
+        assert again.returncode == 0 and "already" in again.stdout
+        assert sum(len(v) for v in slack.messages.values()) == 4, "nothing posted twice"

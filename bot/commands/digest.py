@@ -74,8 +74,13 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
         poster = SlackPoster(create_web_client(settings), command=settings.command)
         service = open_digest_service(services, settings, poster=poster)
         failed = 0
-        for channel in _channels(service, args.channel):
-            result = service.run(channel, service.today(channel), trigger="cli")
+        channels = _channels(service, args.channel)
+        # One planning pass for all channels (one archive snapshot, each topic matched once), as the scheduler.
+        fresh = [(c, service.today(c)) for c in channels if service.ledger.get(c.channel, service.today(c)) is None]
+        plans = service.plan(fresh, service.clock())
+        for channel in channels:
+            day = service.today(channel)
+            result = service.run(channel, day, trigger="cli", plan=plans.get((channel.channel, day)))
             detail = f"{result.posted} posted of {result.planned}"
             if result.error:
                 detail += f"; {result.error}"
@@ -91,7 +96,7 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
 
 def _dry_run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.archive import Archive
-    from bot.digest import DigestLedger, DigestOptions, DigestService, DigestSettings
+    from bot.digest import DigestOptions, DigestService
     from bot.posts import PostLedger
     from bot.search import SearchIndex
     from bot.storage import DataDir
@@ -100,10 +105,10 @@ def _dry_run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         archive = Archive(data_dir.store("archive"))
         options = DigestOptions.from_settings(settings)
-        service = DigestService(archive=archive, index=SearchIndex.build(archive.snapshot()),
-                                settings=DigestSettings(data_dir.store("channels"), options),
-                                ledger=DigestLedger(data_dir.store("posts")),
-                                posts=PostLedger(data_dir.store("posts")), options=options)
+        service = DigestService.from_stores(archive=archive, index=SearchIndex.build(archive.snapshot()),
+                                           channels_store=data_dir.store("channels"),
+                                           posts_store=data_dir.store("posts"),
+                                           posts=PostLedger(data_dir.store("posts")), options=options)
         for channel in _channels(service, args.channel):
             plan, next_digest = service.preview(channel)
             _print_plan(service, channel, plan, next_digest)
