@@ -12,14 +12,12 @@ Without `--channel`: every channel whose digest is on (has topics, schedule on, 
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from typing import Any
 
 from bot.commands import CommandError
 from bot.config import Settings
-
-CHANNEL_RE = re.compile(r"^[CGD][A-Z0-9]{2,30}$")
+from bot.slack.ids import is_channel_id
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -39,7 +37,7 @@ def _channels(service: Any, channel: str | None) -> list[Any]:
         if not chosen:
             raise CommandError("no channel has a digest yet (watch a topic with /papers watch in a channel)")
         return chosen
-    if not CHANNEL_RE.match(channel):
+    if not is_channel_id(channel):
         raise CommandError(f"--channel must be a Slack channel id such as C0123ABCD (got {channel!r})", status=2)
     found = service.channel(channel)
     if not found.topics:

@@ -7,7 +7,6 @@ this sees the saves as of the moment it starts).
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 
@@ -17,10 +16,8 @@ from bot.commands import CommandError
 from bot.config import Settings
 from bot.posts import PostLedger
 from bot.saves import Saves, records_for
+from bot.slack.ids import is_channel_id, is_user_id
 from bot.storage import DataDir, atomic_write_bytes
-
-_USER_RE = re.compile(r"^[UW][A-Z0-9]{2,30}$")
-_CHANNEL_RE = re.compile(r"^[CGD][A-Z0-9]{2,30}$")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,9 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace, settings: Settings) -> int:
-    if args.user is not None and not _USER_RE.match(args.user):
+    if args.user is not None and not is_user_id(args.user):
         raise CommandError(f"--user must be a Slack user id such as U0123ABCD (got {args.user!r})", status=2)
-    if args.channel is not None and not _CHANNEL_RE.match(args.channel):
+    if args.channel is not None and not is_channel_id(args.channel):
         raise CommandError(f"--channel must be a Slack channel id such as C0123ABCD (got {args.channel!r})",
                            status=2)
     data_dir = DataDir(settings.data_dir, read_only=True)

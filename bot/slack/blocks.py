@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
 from bot.papers import abs_url, clean_text, pdf_url
+from bot.slack.ids import is_user_id
 
 # Slack's documented limits (see /work/shared/README.md).
 MAX_MESSAGE_BLOCKS = 50
@@ -52,7 +52,6 @@ ACTION_PAGE_PREV = "search_page_prev"  # action ids must differ within a block
 ACTION_PAGE_NEXT = "search_page_next"
 
 ELLIPSIS = "…"
-_USER_ID_RE = re.compile(r"^[UW][A-Z0-9]{2,30}$")
 
 Block = dict[str, Any]
 Message = dict[str, Any]
@@ -145,7 +144,7 @@ def link(url: object, label: str) -> str:
 
 def mention(user_id: object) -> str:
     """`<@U…>` for a well-formed user id (ids come from Slack's signed payload); escaped text otherwise."""
-    if isinstance(user_id, str) and _USER_ID_RE.match(user_id):
+    if isinstance(user_id, str) and is_user_id(user_id):
         return f"<@{user_id}>"
     return escape_mrkdwn(user_id)
 

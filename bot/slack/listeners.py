@@ -24,6 +24,7 @@ from bot.channels import TopicError, normalize_topic
 from bot.config import Settings
 from bot.slack import blocks, digest_listeners, save_listeners
 from bot.slack.commands import CONFIG_SUBCOMMANDS, ParsedCommand, from_slack, parse
+from bot.slack.ids import is_channel_id
 from bot.slack.plumbing import EPHEMERAL, RecentIds, Responder, new_ref, slack_error
 
 if TYPE_CHECKING:
@@ -37,7 +38,6 @@ PAGE_SIZE = 5
 # (bench/ack_bench.py): ack p95 272 ms with 8 searches at a time, 97 ms with one.
 SEARCH_CONCURRENCY = 1
 SHARE_REPEAT_SECONDS = 60.0
-_CHANNEL_ID_RE = re.compile(r"[CGD][A-Z0-9]{6,}")
 IN_CHANNEL = "in_channel"
 
 
@@ -93,7 +93,7 @@ class Handlers:
 
     def papers_posted_in(self, channel: str) -> set[str]:
         """The search core's `channel:` hook: papers the bot posted in a channel given by id or name."""
-        channel_id = channel if _CHANNEL_ID_RE.fullmatch(channel) else \
+        channel_id = channel if is_channel_id(channel) else \
             self._channel_names.get(channel.lstrip("#").casefold())
         return self.services.posts.papers_in(channel_id) if channel_id else set()
 

@@ -14,6 +14,7 @@ from typing import Any
 from bot.papers import normalize_arxiv_id
 from bot.saves import Save, TopPaper
 from bot.slack import blocks as b
+from bot.slack.ids import is_channel_id
 
 ACTION_UNSAVE = "paper_unsave"
 ACTION_SAVED_PREV = "saved_page_prev"
@@ -30,7 +31,6 @@ CODE_CHUNK = 2900
 SECTIONS_PER_MESSAGE = 10
 EXPORT_MESSAGES = 4
 
-_CHANNEL_RE = re.compile(r"^[CGD][A-Z0-9]{2,30}$")
 WINDOW_LABELS = {"week": "this week", "month": "this month", "all": "of all time"}
 
 
@@ -42,7 +42,7 @@ def title_link(record: Mapping[str, Any]) -> str:
 
 def channel_ref(channel_id: str | None) -> str:
     """`<#C…>` for a well-formed channel id (renders as the channel's name), escaped text otherwise."""
-    if channel_id and _CHANNEL_RE.match(channel_id) and not channel_id.startswith("D"):
+    if channel_id and is_channel_id(channel_id) and not channel_id.startswith("D"):
         return f"<#{channel_id}>"
     return "a direct message" if channel_id and channel_id.startswith("D") else "Slack"
 
