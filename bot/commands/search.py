@@ -126,4 +126,3 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-handler = handle  # the name other command modules' docs use

@@ -28,7 +28,6 @@ __all__ = [
     "is_category",
 ]
 
-DEFAULT_BACKOFF = 1.0
 
 
 @dataclass

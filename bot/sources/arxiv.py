@@ -42,7 +42,6 @@ def is_category(text: str) -> bool:
 @dataclass
 class Feed:
     total: int
-    start: int
     entries: int  # entries in the feed, including any that could not become records
     records: list[PaperRecord] = field(default_factory=list)
 
@@ -143,8 +142,7 @@ def parse_feed(body: bytes, what: str) -> Feed:
             log.warning("arxiv.skip what=%r id=%r reason=no-arxiv-id-or-title", what, entry.get("id"))
             continue
         records.append(record)
-    return Feed(total=total, start=_int(parsed.feed.get("opensearch_startindex")) or 0,
-                entries=len(parsed.entries), records=records)
+    return Feed(total=total, entries=len(parsed.entries), records=records)
 
 
 def record_from_entry(entry: Any) -> PaperRecord | None:
