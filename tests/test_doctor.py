@@ -157,3 +157,15 @@ def test_no_bot_token_at_all_is_one_clear_line(slack: SlackEmulator, fake_source
     assert line(out, "Slack token").startswith("skip  Slack token")
     assert slack.calls == []
     assert err == "" or "error" not in err.lower(), err
+
+
+def test_a_corrupt_store_fails_the_data_directory_line(slack: SlackEmulator, fake_sources: FakeSources,
+                                                       tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "archive.json").write_bytes(b'{"papers": {"2401.00001": {"id": "2401.0')  # cut short
+    status, out, _ = run_doctor(doctor_env(slack, fake_sources, data))
+    assert status == 1
+    assert re.match(r"FAIL  data directory: .*archive\.json is not valid JSON .*Restore it from a backup",
+                    line(out, "data directory"))
+    assert (data / "archive.json").read_bytes().endswith(b'"2401.0'), "doctor changes nothing"

@@ -27,6 +27,7 @@ from typing import Any
 
 from bot.config import Settings, redact
 from bot.slack.plumbing import slack_error
+from bot.storage import AtomicJSONStorage, CorruptStoreError
 
 OK, WARN, FAIL, SKIP = "ok", "WARN", "FAIL", "skip"
 CHECK_TIMEOUT = 10.0  # seconds: at most this per request, whatever PAPERBOT_HTTP_TIMEOUT says
@@ -144,11 +145,16 @@ def check_data_dir(path: Path) -> Result:
             return Result(FAIL, name, f"{shown} exists but is not a directory — set PAPERBOT_DATA_DIR to a folder")
         if not os.access(path, os.W_OK | os.X_OK):
             return Result(FAIL, name, f"{shown} is not writable by this user — {fix}")
-        unwritable = [p.name for p in sorted(path.glob("*.json")) if not os.access(p, os.W_OK)]
+        stores = sorted(path.glob("*.json"))
+        unwritable = [p.name for p in stores if not os.access(p, os.W_OK)]
         if unwritable:
             return Result(FAIL, name, f"{shown}: {', '.join(unwritable)} not writable by this user — {fix}")
-        stores = len(list(path.glob("*.json")))
-        return Result(OK, name, f"{shown} (writable, {stores} store file(s))")
+        for store in stores:  # what `paperbot run` would refuse at start-up
+            try:
+                AtomicJSONStorage(store, read_only=True).read()
+            except CorruptStoreError as exc:
+                return Result(FAIL, name, str(exc))
+        return Result(OK, name, f"{shown} (writable, {len(stores)} store file(s) that load)")
     parent = path.resolve().parent
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
