@@ -57,17 +57,27 @@ class Settings:
 
     def require_slack(self) -> None:
         """Fail unless the Slack credentials needed to serve are present and well-formed."""
+        problems = self.slack_problems()
+        if problems:
+            raise problems[0]
+
+    def slack_problems(self) -> list[ConfigError]:
+        """Everything wrong with the Slack credentials needed to serve (`paperbot doctor` lists them all)."""
+        problems = []
         if not self.slack_bot_token:
-            raise ConfigError("SLACK_BOT_TOKEN", "set to the app's bot token (xoxb-...)")
-        if not self.slack_bot_token.startswith("xoxb-"):
-            raise ConfigError("SLACK_BOT_TOKEN", "a bot token starting with 'xoxb-'", redact(self.slack_bot_token))
+            problems.append(ConfigError("SLACK_BOT_TOKEN", "set to the app's bot token (xoxb-...)"))
+        elif not self.slack_bot_token.startswith("xoxb-"):
+            problems.append(ConfigError("SLACK_BOT_TOKEN", "a bot token starting with 'xoxb-'",
+                                        redact(self.slack_bot_token)))
         if self.slack_app_token and not self.slack_app_token.startswith("xapp-"):
-            raise ConfigError("SLACK_APP_TOKEN", "an app-level token starting with 'xapp-', or unset for HTTP mode",
-                              redact(self.slack_app_token))
+            problems.append(ConfigError("SLACK_APP_TOKEN", "an app-level token starting with 'xapp-', or unset for "
+                                        "HTTP mode", redact(self.slack_app_token)))
         if not self.slack_app_token and not self.slack_signing_secret:
-            raise ConfigError("SLACK_SIGNING_SECRET", "set (HTTP mode verifies every request with it)")
-        if self.slack_signing_secret is not None and len(self.slack_signing_secret.strip()) < 8:
-            raise ConfigError("SLACK_SIGNING_SECRET", "the app's signing secret (32 hex characters)", "<too short>")
+            problems.append(ConfigError("SLACK_SIGNING_SECRET", "set (HTTP mode verifies every request with it)"))
+        elif self.slack_signing_secret is not None and len(self.slack_signing_secret.strip()) < 8:
+            problems.append(ConfigError("SLACK_SIGNING_SECRET", "the app's signing secret (32 hex characters)",
+                                        "<too short>"))
+        return problems
 
 
 def redact(token: str) -> str:

@@ -153,7 +153,7 @@ def test_no_bot_token_at_all_is_one_clear_line(slack: SlackEmulator, fake_source
     assert status == 1
     config = line(out, "configuration")
     assert config.startswith("FAIL  configuration: HTTP mode")
-    assert "- SLACK_BOT_TOKEN is not set — copy the Bot User OAuth Token" in config
+    assert "- SLACK_BOT_TOKEN must be set to the app's bot token (xoxb-...) — copy the Bot User OAuth Token" in config
     assert line(out, "Slack token").startswith("skip  Slack token")
     assert slack.calls == []
     assert err == "" or "error" not in err.lower(), err

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.config import Settings, redact
+from bot.config import Settings
 from bot.slack.plumbing import slack_error
 from bot.storage import AtomicJSONStorage, CorruptStoreError
 
@@ -100,6 +100,16 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
 # --- 1. configuration -------------------------------------------------------------------------------------
 
 
+_CONFIG_FIXES = {
+    "SLACK_BOT_TOKEN": "copy the Bot User OAuth Token (xoxb-…) from the app's OAuth & Permissions page (install "
+                       "the app first)",
+    "SLACK_APP_TOKEN": "create one with connections:write under Basic Information → App-Level Tokens, or leave it "
+                       "empty for HTTP mode",
+    "SLACK_SIGNING_SECRET": "copy it from Basic Information → Signing Secret, or set SLACK_APP_TOKEN for Socket "
+                            "Mode",
+}
+
+
 def check_configuration(settings: Settings) -> list[Result]:
     socket_mode = bool(settings.slack_app_token)
     variables = {"SLACK_BOT_TOKEN": settings.slack_bot_token, "SLACK_SIGNING_SECRET": settings.slack_signing_secret,
@@ -110,25 +120,7 @@ def check_configuration(settings: Settings) -> list[Result]:
         f"HTTP mode on {settings.host}:{settings.port} (SLACK_APP_TOKEN is not set)"
     summary = f"{mode}; set: {', '.join(set_) or 'none'}; not set: {', '.join(unset) or 'none'}; " \
               f"command {settings.command}"
-    problems: list[str] = []
-    bot_token = settings.slack_bot_token
-    if not bot_token:
-        problems.append("SLACK_BOT_TOKEN is not set — copy the Bot User OAuth Token (xoxb-…) from the app's "
-                        "OAuth & Permissions page (install the app first)")
-    elif not bot_token.startswith("xoxb-"):
-        problems.append(f"SLACK_BOT_TOKEN must be a bot token starting with xoxb- (got {redact(bot_token)}) — copy "
-                        f"the Bot User OAuth Token, not a user or app-level token")
-    if settings.slack_app_token and not settings.slack_app_token.startswith("xapp-"):
-        problems.append(f"SLACK_APP_TOKEN must be an app-level token starting with xapp- (got "
-                        f"{redact(settings.slack_app_token)}) — create one with connections:write under Basic "
-                        f"Information → App-Level Tokens, or leave it empty for HTTP mode")
-    secret = settings.slack_signing_secret
-    if not socket_mode and not secret:
-        problems.append("SLACK_SIGNING_SECRET is not set — HTTP mode checks every request with it (Basic "
-                        "Information → Signing Secret); or set SLACK_APP_TOKEN for Socket Mode")
-    elif secret is not None and len(secret.strip()) < 8:
-        problems.append("SLACK_SIGNING_SECRET is too short to be a signing secret (32 hex characters) — copy it "
-                        "again from Basic Information → Signing Secret")
+    problems = [f"{exc} — {_CONFIG_FIXES[exc.variable]}" for exc in settings.slack_problems()]
     return [Result(FAIL if problems else OK, "configuration", summary, tuple(problems))]
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 
-from bot.config import ConfigError, Settings
+from bot.config import Settings
 from bot.services import Services
 from bot.slack import listeners
 from bot.slack.plumbing import RecentIds
@@ -69,9 +69,7 @@ def create_app(
     workers: int = WORKERS,
 ) -> App:
     """The Bolt app. With `verify_token` it calls auth.test now (a bad token fails here, not on a request)."""
-    socket_mode = bool(settings.slack_app_token)
-    if not socket_mode and not settings.slack_signing_secret:
-        raise ConfigError("SLACK_SIGNING_SECRET", "set (HTTP mode verifies every request with it)")
+    settings.require_slack()
     # Bolt sets its loggers to the root level unless given a base logger; this one follows bot.logs (WARNING).
     bolt_logger = logging.getLogger("slack_bolt")
     if _bolt_filter not in bolt_logger.filters:
