@@ -173,7 +173,7 @@ def check_slack_token(settings: Settings, context: _Context) -> Result:
     token = settings.slack_bot_token
     if not token or not token.startswith("xoxb-"):
         return Result(SKIP, name, "not checked: SLACK_BOT_TOKEN is missing or malformed (see configuration)")
-    client = create_web_client(settings, quiet=True)
+    client = create_web_client(settings, quiet=True, retries=False)  # one short attempt
     try:
         response = client.auth_test()
     except SlackApiError as exc:
@@ -222,10 +222,9 @@ def check_scopes(settings: Settings, context: _Context) -> Result:
 
 
 def check_socket_mode(settings: Settings) -> Result:
-    from slack_sdk import WebClient
     from slack_sdk.errors import SlackApiError
 
-    from bot.slack.app import QUIET_LOGGER
+    from bot.slack.app import create_web_client
 
     name = "Socket Mode"
     app_token = settings.slack_app_token
@@ -234,9 +233,7 @@ def check_socket_mode(settings: Settings) -> Result:
                                   "deploy/manifest.http.yml (GET /healthz checks the server)")
     if not app_token.startswith("xapp-"):
         return Result(SKIP, name, "not checked: SLACK_APP_TOKEN is malformed (see configuration)")
-    base_url = settings.slack_api_url if settings.slack_api_url.endswith("/") else settings.slack_api_url + "/"
-    client = WebClient(token=app_token, base_url=base_url, timeout=max(1, round(settings.http_timeout)),
-                       logger=QUIET_LOGGER)
+    client = create_web_client(settings, quiet=True, token=app_token, retries=False)
     try:
         client.apps_connections_open(app_token=app_token)  # hands out a websocket URL; not opened here
     except SlackApiError as exc:

@@ -32,15 +32,17 @@ EVENT_DEDUPE_MAX = 10_000
 IDEMPOTENT_EVENTS = frozenset({"reaction_added", "reaction_removed"})  # see _skip_retried_events
 
 
-def create_web_client(settings: Settings, *, quiet: bool = False) -> WebClient:
-    """A Web API client for SLACK_API_URL with the retry handlers. `quiet` drops slack_sdk's own error log
-    lines (for start-up checks, whose failure the caller reports in one line)."""
+def create_web_client(settings: Settings, *, quiet: bool = False, token: str | None = None,
+                      retries: bool = True) -> WebClient:
+    """A Web API client for SLACK_API_URL with the bot token (or `token`) and the retry handlers (none with
+    `retries=False`: one quick answer, for checks). `quiet` drops slack_sdk's own error log lines (for checks,
+    whose failure the caller reports in one line)."""
     base_url = settings.slack_api_url if settings.slack_api_url.endswith("/") else settings.slack_api_url + "/"
     return WebClient(
-        token=settings.slack_bot_token,
+        token=token or settings.slack_bot_token,
         base_url=base_url,
         timeout=max(1, round(settings.http_timeout)),
-        retry_handlers=retry_handlers(),
+        retry_handlers=retry_handlers() if retries else [],
         logger=QUIET_LOGGER if quiet else None,
     )
 
