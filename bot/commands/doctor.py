@@ -21,12 +21,14 @@ import argparse
 import dataclasses
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from bot.config import Settings
 from bot.slack.plumbing import slack_error
+from bot.sources import SourceError, Sources, build_sources
+from bot.sources.arxiv import parse_feed
 from bot.storage import AtomicJSONStorage, CorruptStoreError
 
 OK, WARN, FAIL, SKIP = "ok", "WARN", "FAIL", "skip"
@@ -250,44 +252,28 @@ def check_socket_mode(settings: Settings) -> Result:
 # --- 6-7. paper sources -----------------------------------------------------------------------------------
 
 
-def _http(settings: Settings) -> Any:
-    from bot.sources import HttpClient
-
-    return HttpClient(timeout=settings.http_timeout, retries=0)  # one attempt: an answer now, not in a minute
+def _sources(settings: Settings) -> Sources:
+    return build_sources(replace(settings, http_retries=0))  # one attempt: an answer now, not in a minute
 
 
 def check_hf(settings: Settings) -> Result:
-    import orjson
-
-    from bot.sources import SourceError
-    from bot.sources.hf import records_from_daily
-
     name = "Hugging Face"
-    url = what = f"{settings.hf_api_url}/daily_papers"
+    url = f"{settings.hf_api_url}/daily_papers"
     try:
-        body = _http(settings).get(url, {"limit": 1}, what=what)
-        try:
-            payload = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            raise SourceError(f"{what}: the answer is not JSON ({len(body)} bytes)") from None
-        if not isinstance(payload, list):
-            raise SourceError(f"{what}: expected a JSON array, got {type(payload).__name__}")
-        records = records_from_daily(payload, None, what=what)
+        records = _sources(settings).hf.latest()
     except SourceError as exc:
         return Result(FAIL, name, f"{_one_line(str(exc))} — check the network (and HF_API_URL if set); digests "
                                   f"and links then come from arXiv only")
-    return Result(OK, name, f"{url} answers ({len(payload)} item(s), {len(records)} paper(s) read)")
+    return Result(OK, name, f"{url} answers ({len(records)} paper(s) read)")
 
 
 def check_arxiv(settings: Settings) -> Result:
-    from bot.sources import SourceError
-    from bot.sources.arxiv import parse_feed
-
     name = "arXiv"
     url = what = settings.arxiv_api_url
     try:
-        body = _http(settings).get(url, {"search_query": "cat:cs.LG", "start": 0, "max_results": 1}, what=what)
-        feed = parse_feed(body, what)
+        http = _sources(settings).arxiv.http
+        feed = parse_feed(http.get(url, {"search_query": "cat:cs.LG", "start": 0, "max_results": 1}, what=what),
+                          what)
     except SourceError as exc:
         return Result(FAIL, name, f"{_one_line(str(exc))} — check the network (and ARXIV_API_URL if set)")
     return Result(OK, name, f"{url} answers (Atom feed, {feed.total} result(s) for cat:cs.LG)")

@@ -37,10 +37,7 @@ class HFClient:
         what = f"Hugging Face daily_papers for {day.isoformat()}"
         records: dict[str, PaperRecord] = {}
         for page in range(MAX_PAGES):
-            params = {"date": day.isoformat(), "p": page, "limit": self.page_size}
-            payload = _json(self.http.get(f"{self.api_url}/daily_papers", params, what=what), what)
-            if not isinstance(payload, list):
-                raise SourceError(f"{what}: expected a JSON array, got {_kind(payload)}")
+            payload = self._daily_page({"date": day.isoformat(), "p": page, "limit": self.page_size}, what)
             fresh = 0
             for record in records_from_daily(payload, day, what=f"{what} page {page}"):
                 if record["id"] not in records:
@@ -53,6 +50,17 @@ class HFClient:
         else:
             raise SourceError(f"{what}: still more pages after {MAX_PAGES} pages of {self.page_size}")
         return list(records.values())
+
+    def latest(self, limit: int = 1) -> list[PaperRecord]:
+        """The newest Daily Papers items (no date): a cheap check that the API answers in its format."""
+        what = f"{self.api_url}/daily_papers"
+        return records_from_daily(self._daily_page({"limit": limit}, what), None, what=what)
+
+    def _daily_page(self, params: dict[str, Any], what: str) -> list[Any]:
+        payload = _json(self.http.get(f"{self.api_url}/daily_papers", params, what=what), what)
+        if not isinstance(payload, list):
+            raise SourceError(f"{what}: expected a JSON array, got {_kind(payload)}")
+        return payload
 
     def paper(self, arxiv_id: str) -> PaperRecord:
         """One paper from `papers/{id}`; `SourceNotFound` if Hugging Face does not know it."""
