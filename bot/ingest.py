@@ -200,13 +200,17 @@ def fetch_papers(archive: Archive, sources: Sources, ids: Iterable[str], *, skip
     found: dict[str, PaperRecord] = {}
     hf_errors: dict[str, str] = {}
     if sources.hf is not None:
+        hf_down: str | None = None
         for arxiv_id in to_fetch:
+            if hf_down is not None:  # it failed after its retries: arXiv, now, beats its retries once per paper
+                hf_errors[arxiv_id] = f"Hugging Face not asked after: {hf_down}"
+                continue
             try:
                 found[arxiv_id] = _fetch(lambda i=arxiv_id: sources.hf.paper(i))  # type: ignore[union-attr]
             except SourceNotFound:
                 pass
             except SourceError as exc:
-                hf_errors[arxiv_id] = str(exc)
+                hf_errors[arxiv_id] = hf_down = str(exc)
     rest = [i for i in to_fetch if i not in found]
     if rest and sources.arxiv is not None:
         try:

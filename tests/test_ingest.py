@@ -206,6 +206,17 @@ def test_fetch_specific_papers_prefers_hugging_face_and_falls_back_to_arxiv(fake
     assert len(archive) == 3
 
 
+def test_when_hugging_face_fails_the_other_papers_go_straight_to_arxiv(fake_sources: FakeSources,
+                                                                       archive: Archive) -> None:
+    fake_sources.fail("/papers/", Reply(503), times=None)
+    ids = ["2611.00011", "2611.00012", "2611.00013"]
+    fake_sources.add_arxiv(*(arxiv_entry(i, f"Paper {i}", published="2026-11-19T08:00:00Z") for i in ids))
+    result = fetch_papers(archive, sources(fake_sources, retries=1), ids)
+    assert sorted(result.records) == ids and result.failed == []
+    assert len(fake_sources.seen("/papers/")) == 2, "one paper, with its one retry; not every paper"
+    assert [r.query["id_list"] for r in fake_sources.seen("id_list")] == [",".join(ids)]
+
+
 def test_fetch_specific_papers_can_skip_known_ones(fake_sources: FakeSources, archive: Archive) -> None:
     fake_sources.add_hf_day("2026-11-20", [hf_item("2611.00001", "Known Paper", day="2026-11-20")])
     fetch_papers(archive, sources(fake_sources), ["2611.00001"])
