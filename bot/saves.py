@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -122,6 +122,11 @@ class Pending:
         return {"user": self.user, "channel": self.channel, "ts": self.ts, "reaction": self.reaction,
                 "received_at": self.received_at, "attempts": self.attempts}
 
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Pending:
+        return cls(user=doc["user"], channel=doc["channel"], ts=doc["ts"], reaction=doc["reaction"],
+                   received_at=doc["received_at"], attempts=int(doc.get("attempts", 0)))
+
 
 def pending_key(user: str, channel: str, ts: str, reaction: str) -> str:
     return f"{user}:{reaction_anchor(channel, ts, reaction)}"
@@ -165,8 +170,7 @@ class Saves:
             for doc in store.raw_table(SAVES_TABLE).values():
                 self._remember(Save.from_doc(doc))
             for doc in store.raw_table(PENDING_TABLE).values():
-                pending = Pending(**{k: doc[k] for k in ("user", "channel", "ts", "reaction", "received_at")},
-                                  attempts=int(doc.get("attempts", 0)))
+                pending = Pending.from_doc(doc)
                 self._pending[pending.key] = pending
 
     # --- in-memory indexes (callers hold the store lock) ------------------------------------------------
@@ -235,8 +239,7 @@ class Saves:
         kept = old.kept or anchor is None
         if reactions == old.reactions and kept == old.kept:
             return old, False, False
-        return Save(user=old.user, paper_id=old.paper_id, channel=old.channel, ts=old.ts, saved_at=old.saved_at,
-                    via=old.via, reactions=reactions, kept=kept), False, True
+        return replace(old, reactions=reactions, kept=kept), False, True
 
     def save(self, user: str, paper_id: str, *, via: str, channel: str | None = None, ts: str | None = None,
              reaction: str | None = None, at: str | datetime | None = None) -> SaveOutcome:
@@ -298,8 +301,7 @@ class Saves:
                 reactions = tuple(a for a in old.reactions if a != anchor)
                 if reactions or old.kept:
                     kept.append(paper_id)
-                    puts.append(Save(user=old.user, paper_id=old.paper_id, channel=old.channel, ts=old.ts,
-                                     saved_at=old.saved_at, via=old.via, reactions=reactions, kept=old.kept))
+                    puts.append(replace(old, reactions=reactions))
                 else:
                     unsaved.append(paper_id)
                     deletes.append(old)
@@ -360,8 +362,7 @@ class Saves:
             pending = self._pending.get(key)
             if pending is None:
                 return None
-            bumped = Pending(pending.user, pending.channel, pending.ts, pending.reaction, pending.received_at,
-                             pending.attempts + 1)
+            bumped = replace(pending, attempts=pending.attempts + 1)
             self._commit([], [], pending_puts=[bumped])
             return bumped.attempts
 

@@ -280,6 +280,9 @@ def test_kill_9_after_the_200_keeps_every_acknowledged_removal(slack: SlackEmula
         if n % 2:
             other = posts[(posts.index(post) + 1) % len(posts)]
             events.append(reaction(user, other.channel, other.ts))
+    # The first request of every sender is a removal, so even the first 200 acknowledges one.
+    head = [e for e in events if e["type"] == "reaction_removed"][:4]
+    events = head + [e for e in events if all(e is not h for h in head)]
     bot, url = start_bot(slack, data_dir)
     try:
         acked, _ = fire_and_kill(bot, url, slack, events, kill_after)
