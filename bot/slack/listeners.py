@@ -25,7 +25,7 @@ from bot.config import Settings
 from bot.slack import blocks, digest_listeners, save_listeners
 from bot.slack.commands import CONFIG_SUBCOMMANDS, ParsedCommand, from_slack, parse
 from bot.slack.ids import is_channel_id
-from bot.slack.plumbing import EPHEMERAL, RecentIds, Responder, new_ref, slack_error
+from bot.slack.plumbing import EPHEMERAL, Click, RecentIds, Responder, new_ref, slack_error
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -182,17 +182,10 @@ class Handlers:
 
     # --- buttons ----------------------------------------------------------------------------------------
 
-    @staticmethod
-    def _action_context(body: dict[str, Any]) -> tuple[str, str, str]:
-        action = (body.get("actions") or [{}])[0]
-        user = str((body.get("user") or {}).get("id", ""))
-        channel = str((body.get("channel") or {}).get("id", ""))
-        return user, channel, str(action.get("value", ""))
-
     def _action(self, body: dict[str, Any]) -> tuple[str, str, str]:
-        user, channel, value = self._action_context(body)
-        self.learn_channel(channel, (body.get("channel") or {}).get("name"))
-        return user, channel, value
+        click = Click.of(body)
+        self.learn_channel(click.channel, (body.get("channel") or {}).get("name"))
+        return click.user, click.channel, click.value
 
     def share(self, body: dict[str, Any], client: WebClient) -> None:
         reply = self.responder(body)

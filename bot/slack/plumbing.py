@@ -9,6 +9,9 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from slack_sdk.webhook import WebhookClient
 
@@ -87,3 +90,21 @@ class Responder:
             return False
         self.sent += 1
         return True
+
+
+@dataclass(frozen=True)
+class Click:
+    """A button click (block_actions): who, where, the message, and the button's value."""
+
+    user: str
+    channel: str
+    ts: str | None
+    value: str
+
+    @classmethod
+    def of(cls, body: Mapping[str, Any]) -> Click:
+        action = (body.get("actions") or [{}])[0]
+        container = body.get("container") or {}
+        channel = (body.get("channel") or {}).get("id") or container.get("channel_id") or ""
+        return cls(user=str((body.get("user") or {}).get("id", "")), channel=str(channel),
+                   ts=container.get("message_ts"), value=str(action.get("value", "")))

@@ -41,7 +41,7 @@ from bot.papers import find_arxiv_ids, normalize_arxiv_id
 from bot.saves import ReactionSaver, Saves, records_for
 from bot.slack import blocks
 from bot.slack import save_blocks as sb
-from bot.slack.plumbing import Responder, new_ref, slack_error
+from bot.slack.plumbing import Click, Responder, new_ref, slack_error
 from bot.sources import Sources, build_sources
 
 if TYPE_CHECKING:
@@ -247,6 +247,9 @@ class SaveFeature:
     def saves(self) -> Saves:
         return self.services.saves
 
+    def responder(self, body: Mapping[str, Any]) -> Responder:
+        return Responder(body.get("response_url"), self.settings.http_timeout)
+
     def record(self, paper_id: str) -> dict[str, Any]:
         return self.services.archive.get(paper_id) or {"id": paper_id}
 
@@ -426,16 +429,9 @@ class SaveFeature:
 
     # --- buttons ----------------------------------------------------------------------------------------
 
-    @staticmethod
-    def _action(body: Mapping[str, Any]) -> tuple[str, str | None, str | None, str]:
-        action = (body.get("actions") or [{}])[0]
-        user = str((body.get("user") or {}).get("id", ""))
-        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
-        ts = (body.get("container") or {}).get("message_ts")
-        return user, channel, ts, str(action.get("value", ""))
-
     def save_ack(self, body: Mapping[str, Any], context: BoltContext, ack: Ack) -> BoltResponse | None:
-        user, channel, ts, value = self._action(body)
+        click = Click.of(body)
+        user, channel, ts, value = click.user, click.channel or None, click.ts, click.value  # None: the Home tab
         paper_id = normalize_arxiv_id(value)
         summary: dict[str, Any] = {"kind": "bad_value"}
         if paper_id and user:
@@ -454,11 +450,12 @@ class SaveFeature:
     def _button_work(self, action: str, body: Mapping[str, Any],
                      context: BoltContext) -> tuple[str, dict[str, Any], Responder]:
         """After a Save / Unsave ack: who clicked, what the ack did (logged), and where to answer."""
-        user, channel, _, _ = self._action(body)
+        click = Click.of(body)
+        user, channel = click.user, click.channel
         summary = context.get(CONTEXT_KEY) or {"kind": "error", "ref": "-"}
         log.info("slack.action action=%s user=%s channel=%s paper=%s status=%s", action, user, channel,
                  summary.get("paper", "-"), summary["kind"])
-        return user, summary, Responder(body.get("response_url"), self.settings.http_timeout)
+        return user, summary, self.responder(body)
 
     def save_work(self, body: Mapping[str, Any], context: BoltContext) -> None:
         user, summary, reply = self._button_work("save", body, context)
@@ -477,7 +474,8 @@ class SaveFeature:
               sb.already_saved(record, self.command_name))
 
     def unsave_ack(self, body: Mapping[str, Any], context: BoltContext, ack: Ack) -> BoltResponse | None:
-        user, _, _, value = self._action(body)
+        click = Click.of(body)
+        user, value = click.user, click.value
         paper_id, page = sb.parse_unsave_value(value)
         try:
             removed = self.saves.unsave(user, paper_id) if paper_id and user else None
@@ -504,8 +502,9 @@ class SaveFeature:
         reply(self.reading_list(user, int(summary.get("page") or 0), note), replace_original=True)
 
     def page_work(self, body: Mapping[str, Any]) -> None:
-        user, _, _, value = self._action(body)
-        reply = Responder(body.get("response_url"), self.settings.http_timeout)
+        click = Click.of(body)
+        user, value = click.user, click.value
+        reply = self.responder(body)
         page = int(value) if value.isdecimal() else 0
         reply(self.reading_list(user, page), replace_original=True)
 
