@@ -547,13 +547,15 @@ def topic_problem(reason: str, command: str, *, limit: int = 0) -> Message:
     return note("That topic can't be used.")
 
 
-def not_allowed(command: str, admins: frozenset[str]) -> Message:
+def not_allowed(command: str, admins: frozenset[str], *, what: str = "change this channel's topics",
+                still: Sequence[str] = ("topics",)) -> Message:
+    """The user is not in PAPERBOT_ADMINS: who is, and what they can still look at."""
     who = ", ".join(mention(a) for a in sorted(admins)[:10])
-    return note(f"Sorry, only paperbot admins ({who}) can change this channel's topics. "
-                f"You can still search and see them with {code(command + ' topics')}.")
+    looks = ", ".join(code(command + " " + s) for s in still)
+    return note(f"Sorry, only paperbot admins ({who}) can {what}. You can still look: {looks}.")
 
 
-# --- not yet available, sharing, errors ---------------------------------------------------------------------
+# --- sharing, errors ----------------------------------------------------------------------------------------
 
 def shared_paper(record: Mapping[str, Any], user_id: str) -> Message:
     """The visible channel post for a shared paper; it keeps a Save button so everyone can save it."""

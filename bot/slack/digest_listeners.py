@@ -78,10 +78,8 @@ class DigestHandlers:
 
     def _refuse(self, fields: dict[str, Any]) -> Answer:
         fields["refused"] = "not_admin"
-        who = ", ".join(blocks.mention(a) for a in sorted(self.settings.admins)[:10])
-        return blocks.note(f"Sorry, only paperbot admins ({who}) can change this channel's digest or post it early. "
-                           f"You can still look: {blocks.code(self.command + ' schedule')}, "
-                           f"{blocks.code(self.command + ' digest preview')}."), EPHEMERAL
+        return blocks.not_allowed(self.command, self.settings.admins, what="change this channel's digest or post it "
+                                  "early", still=("schedule", "digest preview")), EPHEMERAL
 
     # --- views ---
 
