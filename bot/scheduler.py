@@ -273,19 +273,22 @@ def parse_iso(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def scheduled_today(now: datetime, channel: ChannelDigest) -> tuple[date, datetime] | None:
-    """(local date, due time) of the channel's scheduled digest for its local today, if it has one."""
-    schedule = channel.schedule
-    if not channel.active:
+def scheduled_on(channel: ChannelDigest, day: date) -> datetime | None:
+    """When the channel's scheduled digest for its local `day` is due (UTC), if it has one that day."""
+    if not channel.active or not channel.schedule.runs_on(day):
         return None
-    today = schedule.local_date(now)
-    if not schedule.runs_on(today):
-        return None
-    due = schedule.due_at(today)
-    # A schedule set (or a first topic watched) after today's time starts tomorrow, not right now.
+    due = channel.schedule.due_at(day)
+    # A schedule set (or a first topic watched) after that day's time starts the next day, not right now.
     if channel.effective_from is not None and due < channel.effective_from:
         return None
-    return today, due
+    return due
+
+
+def scheduled_today(now: datetime, channel: ChannelDigest) -> tuple[date, datetime] | None:
+    """(local date, due time) of the channel's scheduled digest for its local today, if it has one."""
+    today = channel.schedule.local_date(now)
+    due = scheduled_on(channel, today)
+    return None if due is None else (today, due)
 
 
 def due_digests(now: datetime, channels: Iterable[ChannelDigest], ledger: LedgerView) -> list[Due]:
@@ -323,17 +326,10 @@ def ingest_due(now: datetime, channels: Iterable[ChannelDigest], ledger: LedgerV
     if last_ingest is not None and now - last_ingest < max_age:
         return False
     for channel in channels:
-        if not channel.active:
-            continue
-        zone_ = channel.schedule.zone
-        today = now.astimezone(zone_).date()
+        today = channel.schedule.local_date(now)
         for day in (today, today + timedelta(days=1)):
-            if not channel.schedule.runs_on(day):
-                continue
-            due = channel.schedule.due_at(day)
-            if channel.effective_from is not None and due < channel.effective_from:
-                continue
-            if due - lead <= now and ledger.get(channel.channel, day) is None:
+            due = scheduled_on(channel, day)
+            if due is not None and due - lead <= now and ledger.get(channel.channel, day) is None:
                 return True
     return False
 
@@ -357,7 +353,7 @@ def ingest_request(now: datetime, channels: Iterable[ChannelDigest]) -> IngestRe
     active = [c for c in channels if c.active]
     today = now.astimezone(UTC).date()
     dates = (today - timedelta(days=1), today) if any("hf" in c.sources for c in active) else ()
-    categories = tuple(sorted({s for c in active for s in c.sources if s != "hf"}))
+    categories = tuple(sorted({category for c in active for category in c.categories}))
     return IngestRequest(dates, categories, today - timedelta(days=ARXIV_LOOKBACK_DAYS) if categories else None)
 
 
