@@ -31,12 +31,14 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from tinydb.table import Document  # noqa: E402
 
-from bot.archive import Archive  # noqa: E402
-from bot.channels import Channels  # noqa: E402
-from bot.digest import DIGESTS_TABLE, DigestLedger, DigestOptions, DigestService, DigestSettings  # noqa: E402
-from bot.posts import POSTS_TABLE, PostLedger  # noqa: E402
-from bot.scheduler import ScheduleChange  # noqa: E402
-from bot.storage import DataDir  # noqa: E402
+from bot.digest.schedule import ScheduleChange  # noqa: E402
+from bot.digest.service import DigestService  # noqa: E402
+from bot.digest.settings import DigestOptions  # noqa: E402
+from bot.store.files import DataDir  # noqa: E402
+from bot.store.tinydb.archive import Archive  # noqa: E402
+from bot.store.tinydb.channels import Channels  # noqa: E402
+from bot.store.tinydb.digests import DIGESTS_TABLE, DigestLedger  # noqa: E402
+from bot.store.tinydb.posts import POSTS_TABLE, PostLedger  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 NOW = datetime(2025, 6, 3, 7, 0, tzinfo=UTC)  # 09:00 in Berlin
@@ -99,7 +101,7 @@ def build(path: Path, papers: int, new: int, channels: int, topics: int, seed: i
         Archive(data_dir.store("archive")).upsert(records)
         chans = Channels(data_dir.store("channels"))
         options = DigestOptions(default_tz="Europe/Berlin")
-        settings = DigestSettings(data_dir.store("channels"), options)
+        settings = Channels(data_dir.store("channels"), options)
         for n, cid in enumerate(channel_ids):
             for topic in all_topics[n * topics:(n + 1) * topics]:
                 chans.watch(cid, topic, "U0BENCH")
@@ -161,7 +163,7 @@ def run(path: Path, repeats: int) -> dict[str, Any]:
         index = SearchIndex.build(archive.snapshot())
         index_s = time.monotonic() - started
         options = DigestOptions(default_tz="Europe/Berlin")
-        service = DigestService(archive=archive, index=index, settings=DigestSettings(data_dir.store("channels"),
+        service = DigestService(archive=archive, index=index, channels=Channels(data_dir.store("channels"),
                                                                                      options),
                                 ledger=DigestLedger(data_dir.store("posts")), posts=PostLedger(data_dir.store("posts")),
                                 options=options)

@@ -22,11 +22,11 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from fake_sources import FakeSources, arxiv_entry, make_hf_day, synthetic_paper  # noqa: E402
 
-from bot.archive import Archive  # noqa: E402
 from bot.ingest import ingest, iter_days  # noqa: E402
 from bot.papers import new_record  # noqa: E402
 from bot.sources import build_sources  # noqa: E402
-from bot.storage import DataDir  # noqa: E402
+from bot.store.files import DataDir  # noqa: E402
+from bot.store.tinydb.archive import Archive  # noqa: E402
 
 FIRST_DAY = date(2026, 10, 1)
 

@@ -31,10 +31,12 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from tinydb.table import Document  # noqa: E402
 
-from bot.archive import Archive  # noqa: E402
-from bot.posts import POSTS_TABLE, PostLedger  # noqa: E402
-from bot.saves import SAVES_TABLE, ReactionSaver, Save, Saves, reaction_anchor  # noqa: E402
-from bot.storage import DataDir  # noqa: E402
+from bot.saves import ReactionSaver  # noqa: E402
+from bot.store.files import DataDir  # noqa: E402
+from bot.store.models import Save, reaction_anchor  # noqa: E402
+from bot.store.tinydb.archive import Archive  # noqa: E402
+from bot.store.tinydb.posts import POSTS_TABLE, PostLedger  # noqa: E402
+from bot.store.tinydb.saves import SAVES_TABLE, Saves  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 TARGET_P95_MS = 10.0  # a reaction on a bot post -> its save persisted

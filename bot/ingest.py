@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
 
-from bot.archive import Archive, UpsertResult
 from bot.papers import PaperRecord, parse_arxiv_id
 from bot.sources import SourceError, SourceNotFound, Sources, is_category
+from bot.store.models import UpsertResult
+from bot.store.tinydb.archive import Archive
 
 log = logging.getLogger(__name__)
 

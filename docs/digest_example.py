@@ -15,9 +15,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.digest import ChannelDigest, Pick
+from bot.digest.schedule import Schedule
+from bot.digest.selection import Pick
+from bot.digest.settings import ChannelDigest
 from bot.papers import new_record
-from bot.scheduler import Schedule
 from bot.slack.digest_blocks import digest_header, digest_paper
 
 DAY = date(2025, 6, 3)

@@ -201,12 +201,12 @@ class SlackStack:
 def start_stack(data_dir: Any, papers: list[dict[str, Any]] = (), *, env: dict[str, str] | None = None,
                 slack: SlackEmulator | None = None) -> SlackStack:
     """Seed the archive with `papers`, open the services, and serve the real app on 127.0.0.1:0."""
-    from bot.archive import Archive
     from bot.config import load_settings
     from bot.services import Services
-    from bot.slack.app import create_app
+    from bot.slack.app import create_app, create_web_client
     from bot.slack.server import start_server
-    from bot.storage import DataDir
+    from bot.store.files import DataDir
+    from bot.store.tinydb.archive import Archive
 
     slack = slack or SlackEmulator().start()
     settings = load_settings({
@@ -220,8 +220,9 @@ def start_stack(data_dir: Any, papers: list[dict[str, Any]] = (), *, env: dict[s
     if papers:
         with DataDir(settings.data_dir) as seed:
             Archive(seed.store("archive")).upsert(papers)
-    services = Services.open(settings.data_dir)
-    app = create_app(settings, services)
+    client = create_web_client(settings)
+    services = Services.open_for_slack(settings, client)
+    app = create_app(settings, services, client)
     server = start_server(app, "127.0.0.1", 0)
     driver = SlackDriver(server.url, SIGNING_SECRET, slack, command=settings.command)
     return SlackStack(slack, settings, services, app, server, driver)

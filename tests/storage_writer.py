@@ -12,9 +12,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tinydb.table import Document
 
-from bot.archive import Archive
 from bot.papers import new_record
-from bot.storage import DataDir
+from bot.store.files import DataDir
+from bot.store.tinydb.archive import Archive
 
 
 def main() -> None:

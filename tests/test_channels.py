@@ -7,8 +7,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from bot.channels import MAX_TOPIC_CHARS, MAX_TOPICS, Channels, TopicError, normalize_topic
-from bot.storage import Store
+from bot.store.files import Store
+from bot.store.tinydb.channels import Channels
+from bot.topics import MAX_TOPIC_CHARS, MAX_TOPICS, TopicError, normalize_topic
 
 
 @pytest.fixture

@@ -15,24 +15,18 @@ from typing import Any
 
 import pytest
 
-from bot.archive import Archive
-from bot.channels import Channels
-from bot.digest import (
-    ChannelGone,
-    DigestLedger,
-    DigestOptions,
-    DigestService,
-    DigestSettings,
-    PostError,
-    RateLimited,
-    SourcesError,
-    parse_sources,
-)
+from bot.digest.due import IngestRequest, due_digests
+from bot.digest.schedule import ScheduleChange, parse_schedule_args
+from bot.digest.scheduler import DigestScheduler
+from bot.digest.service import ChannelGone, DigestService, PostError, RateLimited
+from bot.digest.settings import DigestOptions, SourcesError, parse_sources
 from bot.papers import new_record
-from bot.posts import PostLedger
-from bot.scheduler import DigestScheduler, IngestRequest, ScheduleChange, due_digests, parse_schedule_args
 from bot.search.models import QueryError
-from bot.storage import DataDir
+from bot.store.files import DataDir
+from bot.store.tinydb.archive import Archive
+from bot.store.tinydb.channels import Channels
+from bot.store.tinydb.digests import DigestLedger
+from bot.store.tinydb.posts import PostLedger
 
 DAY1 = date(2024, 5, 17)
 NINE_BERLIN_DAY1 = datetime(2024, 5, 17, 7, 0, tzinfo=UTC)
@@ -136,7 +130,7 @@ class World:
         self.index = ScriptedIndex(self.archive, self.scores)
         self.service = DigestService(
             archive=self.archive, index=self.index,
-            settings=DigestSettings(self.data_dir.store("channels"), self.options),
+            channels=Channels(self.data_dir.store("channels"), self.options),
             ledger=DigestLedger(self.data_dir.store("posts")), posts=self.posts, options=self.options,
             poster=self.slack, clock=self.clock, sleep=self.sleeps.append)
 
@@ -168,7 +162,7 @@ def world(tmp_path: Path) -> Iterator[World]:
     w = World(tmp_path / "data", clock, FakeSlack(), {})
     # The channel existed well before the first digest.
     w.watch("C1", "diffusion")
-    w.service.settings.change_schedule("C1", "U0ALICE", ScheduleChange(), NINE_BERLIN_DAY1 - timedelta(days=5))
+    w.service.channel_settings.change_schedule("C1", "U0ALICE", ScheduleChange(), NINE_BERLIN_DAY1 - timedelta(days=5))
     yield w
     w.close()
 
@@ -194,14 +188,14 @@ def test_only_new_matching_papers_from_the_channels_sources_ranked_by_strength_u
     assert [p.paper_id for p in plan.picks] == ["2405.00010", "2405.00012", "2405.00013", "2405.00011"]
     assert plan.candidates == 5, "new Daily Papers not posted here yet, matching or not"
 
-    w.service.settings.set_sources("C1", "U0ALICE", ("cs.LG",), w.clock())
+    w.service.channel_settings.set_sources("C1", "U0ALICE", ("cs.LG",), w.clock())
     plan, _ = w.service.preview(w.service.channel("C1"))
     assert [p.paper_id for p in plan.picks] == ["2405.00015"], "an arXiv-only channel gets only its category"
 
 
 def test_the_maximum_caps_a_digest_and_what_did_not_fit_does_not_come_back_tomorrow(world: World) -> None:
     w = world
-    w.service.settings.change_schedule("C1", "U0ALICE", ScheduleChange(max_papers=2),
+    w.service.channel_settings.change_schedule("C1", "U0ALICE", ScheduleChange(max_papers=2),
                                        NINE_BERLIN_DAY1 - timedelta(days=1))
     for i in range(4):
         w.add(f"2405.0002{i}", "2024-05-17T06:45:00Z")
@@ -373,7 +367,7 @@ def test_a_channel_the_bot_left_is_paused_logged_once_and_resumed_by_a_schedule_
     assert w.service.channel("C1").paused == "not_in_channel"
     w.clock.advance(hours=1)
     assert due_digests(w.clock(), w.service.channels(), w.service.ledger) == []
-    w.service.settings.change_schedule("C1", "U0ALICE", parse_schedule_args("09:00"), w.clock())
+    w.service.channel_settings.change_schedule("C1", "U0ALICE", parse_schedule_args("09:00"), w.clock())
     assert w.service.channel("C1").paused is None
     assert [d.resume for d in due_digests(w.clock(), w.service.channels(), w.service.ledger)] == [True]
     assert w.run("C1").status == "done" and w.slack.papers("C1") == ["2405.00130"]
@@ -385,7 +379,7 @@ def test_a_day_with_nothing_new_posts_nothing_unless_the_channel_asks_for_it(wor
     assert w.slack.messages == {}
     assert w.service.ledger.get("C1", DAY1)["status"] == "done", "and is not retried"
     w.watch("C2", "diffusion")
-    w.service.settings.change_schedule("C2", "U0ALICE", parse_schedule_args("always"), NINE_BERLIN_DAY1)
+    w.service.channel_settings.change_schedule("C2", "U0ALICE", parse_schedule_args("always"), NINE_BERLIN_DAY1)
     assert w.run("C2").status == "done"
     assert [m["kind"] for m in w.slack.messages["C2"]] == ["header"] and w.slack.headers("C2")[0]["papers"] == []
 
@@ -427,11 +421,11 @@ def test_settings_keep_topics_and_default_to_the_configured_zone(world: World) -
     c = w.service.channel("C3")
     assert (c.schedule.at, c.schedule.tz, c.max_papers, c.sources, c.active) == (
         time(9, 0), "Europe/Berlin", 10, ("hf",), False)
-    w.service.settings.change_schedule("C3", "U0BOB", parse_schedule_args("8:15 weekdays"), w.clock())
+    w.service.channel_settings.change_schedule("C3", "U0BOB", parse_schedule_args("8:15 weekdays"), w.clock())
     w.watch("C3", "agents")
     c = w.service.channel("C3")
     assert (c.schedule.describe(), c.topics, c.active) == ("08:15 Europe/Berlin, weekdays", ("agents",), True)
-    w.service.settings.change_schedule("C3", "U0BOB", parse_schedule_args("off"), w.clock())
+    w.service.channel_settings.change_schedule("C3", "U0BOB", parse_schedule_args("off"), w.clock())
     assert not w.service.channel("C3").active and w.channels.topics("C3") == ["agents"]
     w.restart()
     assert w.service.channel("C3").schedule.describe() == "08:15 Europe/Berlin, weekdays"
@@ -453,7 +447,7 @@ def test_sources_parsing() -> None:
 def test_the_tick_ingests_first_then_each_channel_posts_at_its_own_local_time(world: World) -> None:
     w = world
     w.watch("CNY", "agents")
-    w.service.settings.change_schedule("CNY", "U0BOB", parse_schedule_args("09:00 America/New_York"),
+    w.service.channel_settings.change_schedule("CNY", "U0BOB", parse_schedule_args("09:00 America/New_York"),
                                        NINE_BERLIN_DAY1 - timedelta(days=3))
     ingests: list[tuple[datetime, IngestRequest]] = []
 

@@ -7,9 +7,10 @@ from typing import Any
 
 from slack_emulator import BROADCAST_RE, all_strings, validate_message
 
-from bot.digest import ChannelDigest, Pick, Plan, TopicCount
+from bot.digest.schedule import WEEKDAYS, Schedule
+from bot.digest.selection import Pick, Plan, TopicCount
+from bot.digest.settings import ChannelDigest
 from bot.papers import new_record
-from bot.scheduler import WEEKDAYS, Schedule
 from bot.slack import digest_blocks
 
 EVIL = "<!channel> Free GPUs <@U0ATTACKER> & <https://evil.example|click>"

@@ -23,9 +23,10 @@ import pytest
 from slack_driver import SlackStack, start_stack
 from slack_emulator import SlackEmulator
 
-from bot.digest import DigestService
+from bot.digest.due import IngestRequest
+from bot.digest.scheduler import DigestScheduler
+from bot.digest.service import DigestService
 from bot.papers import new_record
-from bot.scheduler import DigestScheduler, IngestRequest
 
 pytestmark = pytest.mark.e2e
 
@@ -450,10 +451,10 @@ def test_paperbot_run_ingests_and_posts_an_overdue_digest_at_start_up_and_the_cl
     from fake_sources import hf_item
     from slack_driver import SIGNING_SECRET
 
-    from bot.channels import Channels
-    from bot.digest import DigestOptions, DigestSettings
-    from bot.scheduler import parse_schedule_args
-    from bot.storage import DataDir
+    from bot.digest.schedule import parse_schedule_args
+    from bot.digest.settings import DigestOptions
+    from bot.store.files import DataDir
+    from bot.store.tinydb.channels import Channels
 
     today = datetime.now(UTC).date().isoformat()
     fake_sources.add_hf_day(today, [
@@ -465,7 +466,7 @@ def test_paperbot_run_ingests_and_posts_an_overdue_digest_at_start_up_and_the_cl
     with DataDir(data) as data_dir:
         Channels(data_dir.store("channels")).watch("C0LAB", "diffusion", "U0ALICE")
         # 00:00 UTC every day, set long ago: today's digest is overdue whenever the test runs.
-        DigestSettings(data_dir.store("channels"), DigestOptions()).change_schedule(
+        Channels(data_dir.store("channels"), DigestOptions()).change_schedule(
             "C0LAB", "U0ALICE", parse_schedule_args("00:00 UTC"), datetime(2020, 1, 1, tzinfo=UTC))
     with SlackEmulator() as slack:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PAPERBOT_"))}
@@ -501,7 +502,7 @@ def test_paperbot_run_ingests_and_posts_an_overdue_digest_at_start_up_and_the_cl
 def test_reconciling_after_a_crash_waits_out_a_rate_limit_rather_than_posting_twice() -> None:
     from slack_sdk import WebClient
 
-    from bot.digest import RateLimited
+    from bot.digest.service import RateLimited
     from bot.slack.digest_poster import SlackPoster
 
     with SlackEmulator() as slack:
@@ -519,11 +520,11 @@ def test_reconciling_after_a_crash_waits_out_a_rate_limit_rather_than_posting_tw
 def test_paperbot_digest_posts_every_due_channel_once_from_the_cli(tmp_path: Path) -> None:
     from slack_driver import SIGNING_SECRET
 
-    from bot.archive import Archive
-    from bot.channels import Channels
-    from bot.digest import DigestOptions, DigestSettings
-    from bot.scheduler import parse_schedule_args
-    from bot.storage import DataDir
+    from bot.digest.schedule import parse_schedule_args
+    from bot.digest.settings import DigestOptions
+    from bot.store.files import DataDir
+    from bot.store.tinydb.archive import Archive
+    from bot.store.tinydb.channels import Channels
 
     data = tmp_path / "data"
     with DataDir(data) as data_dir:
@@ -532,7 +533,7 @@ def test_paperbot_digest_posts_every_due_channel_once_from_the_cli(tmp_path: Pat
                        hf_date=datetime.now(UTC).date().isoformat()),
             new_record("2405.88002", source="hf", title="Graph transformers at scale", abstract="Graphs.",
                        hf_date=datetime.now(UTC).date().isoformat())])
-        channels, settings = Channels(data_dir.store("channels")), DigestSettings(data_dir.store("channels"),
+        channels, settings = Channels(data_dir.store("channels")), Channels(data_dir.store("channels"),
                                                                                    DigestOptions())
         for channel, topic in (("C0BIO", "diffusion"), ("C0GRAPH", "graph transformers")):
             channels.watch(channel, topic, "U0ALICE")

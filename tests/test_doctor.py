@@ -17,7 +17,7 @@ from slack_driver import SIGNING_SECRET
 from slack_emulator import SlackEmulator
 
 from bot.slack.scopes import REQUIRED_SCOPES
-from bot.storage import DataDir
+from bot.store.files import DataDir
 
 pytestmark = pytest.mark.e2e
 

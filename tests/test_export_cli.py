@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.archive import Archive
 from bot.papers import new_record
-from bot.posts import PostLedger
-from bot.saves import Saves
-from bot.storage import DataDir
+from bot.store.files import DataDir
+from bot.store.tinydb.archive import Archive
+from bot.store.tinydb.posts import PostLedger
+from bot.store.tinydb.saves import Saves
 
 pytestmark = pytest.mark.e2e
 

@@ -13,10 +13,10 @@ import pytest
 from fake_sources import FakeSources, arxiv_entry, hf_item, load_fixture, make_arxiv_entries, make_hf_day
 from local_http import Reply
 
-from bot.archive import Archive
 from bot.ingest import fetch_papers, ingest, iter_days
 from bot.sources import ArxivClient, HFClient, HttpClient, Sources
-from bot.storage import DataDir
+from bot.store.files import DataDir
+from bot.store.tinydb.archive import Archive
 
 NOV = [date(2026, 11, d) for d in (18, 19, 20)]
 

@@ -110,7 +110,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltApp]:
     data_dir = tmp_path_factory.mktemp("manifest-data")
     settings = load_settings({"SLACK_BOT_TOKEN": "xoxb-manifest-test", "SLACK_SIGNING_SECRET": SIGNING_SECRET,
                               "SLACK_API_URL": "http://127.0.0.1:9/api/", "PAPERBOT_DATA_DIR": str(data_dir)})
-    services = Services.open(settings.data_dir)
+    services = Services.open(settings)
     try:
         app = create_app(settings, services, verify_token=False)
         try:

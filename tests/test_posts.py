@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from bot.posts import PostLedger
-from bot.storage import DataDir
+from bot.store.files import DataDir
+from bot.store.tinydb.posts import PostLedger
 
 
 def test_ledger_maps_messages_to_papers_and_survives_restart(tmp_path: Path) -> None:

@@ -8,9 +8,11 @@ from pathlib import Path
 import orjson
 import pytest
 
-from bot.posts import PostLedger
-from bot.saves import ReactionSaver, Saves, base_emoji
-from bot.storage import DataDir, StoreError
+from bot.saves import ReactionSaver
+from bot.store.files import DataDir, StoreError
+from bot.store.models import base_emoji
+from bot.store.tinydb.posts import PostLedger
+from bot.store.tinydb.saves import Saves
 
 
 @pytest.fixture
@@ -165,7 +167,7 @@ def test_a_failed_write_saves_nothing_anywhere(tmp_path: Path, saves: Saves, mon
     def disk_full(path: Path, payload: bytes) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("bot.storage.atomic_write_bytes", disk_full)
+    monkeypatch.setattr("bot.store.files.atomic_write_bytes", disk_full)
     with pytest.raises(StoreError, match="No space left on device; the previous version is intact"):
         saves.save("U1", "2405.00002", via="button")
     assert saves.saved_ids("U1") == {"2405.00001"}, "memory still equals the file"

@@ -9,8 +9,8 @@ from slack_emulator import BROADCAST_RE, all_strings, validate_message
 
 from bot.bibtex import to_bibtex
 from bot.papers import new_record
-from bot.saves import Save, TopPaper
 from bot.slack import save_blocks as sb
+from bot.store.models import Save, TopPaper
 
 INJECTED = "<!channel> Free GPUs <@U0ATTACKER> & <https://evil.example|click> ```"
 

@@ -26,11 +26,12 @@ from slack_driver import SIGNING_SECRET, SlackDriver, SlackStack, start_stack
 from slack_emulator import SlackEmulator
 from test_slack_run import Bot, bot_env
 
-from bot.archive import Archive
 from bot.papers import new_record
-from bot.posts import PostLedger
-from bot.saves import Save, Saves, reaction_anchor
-from bot.storage import DataDir
+from bot.store.files import DataDir
+from bot.store.models import Save, reaction_anchor
+from bot.store.tinydb.archive import Archive
+from bot.store.tinydb.posts import PostLedger
+from bot.store.tinydb.saves import Saves
 
 pytestmark = pytest.mark.e2e
 

@@ -8,19 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.digest import ChannelDigest
-from bot.scheduler import (
-    EVERY_DAY,
-    WEEKDAYS,
-    Schedule,
-    ScheduleError,
-    due_digests,
-    ingest_due,
-    ingest_request,
-    local_to_utc,
-    parse_schedule_args,
-    parse_time,
-)
+from bot.digest.due import due_digests, ingest_due, ingest_request
+from bot.digest.schedule import EVERY_DAY, WEEKDAYS, Schedule, ScheduleError, parse_schedule_args, parse_time
+from bot.digest.settings import ChannelDigest
+from bot.timeutil import local_to_utc
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.archive import Archive
 from bot.papers import new_record
-from bot.storage import DataDir
+from bot.store.files import DataDir
+from bot.store.tinydb.archive import Archive
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from bot.archive import Archive
 from bot.papers import new_record
 from bot.search import QueryError, SearchContext, SearchIndex
-from bot.storage import Store
+from bot.store.files import Store
+from bot.store.tinydb.archive import Archive
 
 _counter = iter(range(10_000, 99_999))
 

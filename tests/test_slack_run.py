@@ -21,9 +21,9 @@ from slack_driver import SIGNING_SECRET, SlackDriver
 from slack_emulator import SlackEmulator
 
 from bot import __version__
-from bot.archive import Archive
 from bot.papers import new_record
-from bot.storage import DataDir
+from bot.store.files import DataDir
+from bot.store.tinydb.archive import Archive
 
 pytestmark = pytest.mark.e2e
 

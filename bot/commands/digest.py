@@ -62,15 +62,11 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
         return _dry_run(args, settings)
     if not settings.slack_bot_token:
         raise CommandError("posting digests needs SLACK_BOT_TOKEN (or use --dry-run)", status=2)
-    from bot.digest import open_digest_service
     from bot.services import Services
-    from bot.slack.app import create_web_client
-    from bot.slack.digest_poster import SlackPoster
 
-    services = Services.from_settings(settings)  # the writer lock: refuses while `paperbot run` holds it
+    services = Services.open_for_slack(settings)  # the writer lock: refuses while `paperbot run` holds it
     try:
-        poster = SlackPoster(create_web_client(settings), command=settings.command)
-        service = open_digest_service(services, settings, poster=poster)
+        service = services.digests
         failed = 0
         channels = _channels(service, args.channel)
         # One planning pass for all channels (one archive snapshot, each topic matched once), as the scheduler.
@@ -93,23 +89,11 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _dry_run(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.archive import Archive
-    from bot.digest import DigestOptions, DigestService
-    from bot.posts import PostLedger
-    from bot.search import SearchIndex
-    from bot.storage import DataDir
+    from bot.services import ReadOnlyServices
 
-    data_dir = DataDir(settings.data_dir, read_only=True)
-    try:
-        archive = Archive(data_dir.store("archive"))
-        options = DigestOptions.from_settings(settings)
-        service = DigestService.from_stores(archive=archive, index=SearchIndex.build(archive.snapshot()),
-                                           channels_store=data_dir.store("channels"),
-                                           posts_store=data_dir.store("posts"),
-                                           posts=PostLedger(data_dir.store("posts")), options=options)
+    with ReadOnlyServices.open(settings) as services:
+        service = services.digests
         for channel in _channels(service, args.channel):
             plan, next_digest = service.preview(channel)
             _print_plan(service, channel, plan, next_digest)
-    finally:
-        data_dir.close()
     return 0

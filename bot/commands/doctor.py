@@ -29,7 +29,7 @@ from bot.config import Settings
 from bot.slack.plumbing import slack_error
 from bot.sources import SourceError, Sources, build_sources
 from bot.sources.arxiv import parse_feed
-from bot.storage import AtomicJSONStorage, CorruptStoreError
+from bot.store.files import AtomicJSONStorage, CorruptStoreError
 
 OK, WARN, FAIL, SKIP = "ok", "WARN", "FAIL", "skip"
 CHECK_TIMEOUT = 10.0  # seconds: at most this per request, whatever PAPERBOT_HTTP_TIMEOUT says

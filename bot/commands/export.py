@@ -10,14 +10,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from bot.archive import Archive
 from bot.bibtex import to_bibtex
 from bot.commands import CommandError
 from bot.config import Settings
-from bot.posts import PostLedger
-from bot.saves import Saves, records_for
+from bot.saves import records_for
 from bot.slack.ids import is_channel_id, is_user_id
-from bot.storage import DataDir, atomic_write_bytes
+from bot.store.files import DataDir, atomic_write_bytes
+from bot.store.tinydb.archive import Archive
+from bot.store.tinydb.posts import PostLedger
+from bot.store.tinydb.saves import Saves
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

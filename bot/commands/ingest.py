@@ -13,12 +13,12 @@ import sys
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.archive import Archive
 from bot.commands import CommandError
 from bot.config import Settings
 from bot.ingest import ingest, iter_days
 from bot.sources import Sources, build_sources, is_category
-from bot.storage import DataDir
+from bot.store.files import DataDir
+from bot.store.tinydb.archive import Archive
 
 MAX_DAYS = 31
 DEFAULT_CATEGORIES = ("cs.LG",)

@@ -61,8 +61,7 @@ def check_tokens(settings: Settings) -> dict[str, Any]:
 def handle(args: argparse.Namespace, settings: Settings) -> int:
     settings.require_slack()
     from bot.services import Services
-    from bot.slack.app import create_app, shutdown_app, tune_for_latency
-    from bot.slack.digest_listeners import start_scheduler
+    from bot.slack.app import create_app, create_web_client, shutdown_app, tune_for_latency
 
     host = args.host or settings.host
     port = settings.port if args.port is None else args.port
@@ -78,20 +77,21 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
         log.info("paperbot.stopping signal=%s", signal.Signals(signum).name)
         stop.set()
 
-    services = Services.from_settings(settings)
+    client = create_web_client(settings)
+    services = Services.open_for_slack(settings, client)
     previous: dict[int, Any] = {}
     try:
         previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-        app = create_app(settings, services, verify_token=False)  # check_tokens ran auth.test already
+        app = create_app(settings, services, client, verify_token=False)  # check_tokens ran auth.test already
         stopper = _start(app, settings, host, port)
-        scheduler = start_scheduler(settings, services, app.client)
+        services.scheduler.start()
         log.info("paperbot.ready team=%s bot=%s", identity.get("team_id"), identity.get("user_id"))
         try:
             while not stop.wait(0.5):
                 pass
         finally:
             stopper()
-            scheduler.stop(DRAIN_SECONDS)
+            services.scheduler.stop(DRAIN_SECONDS)
             shutdown_app(app, DRAIN_SECONDS)
     finally:
         services.close()

@@ -71,9 +71,9 @@ def _link(paper: dict[str, Any]) -> str:
 
 
 def handle(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.archive import Archive
     from bot.search import QueryError, SearchIndex
-    from bot.storage import DataDir
+    from bot.store.files import DataDir
+    from bot.store.tinydb.archive import Archive
 
     query = " ".join(_options_after_query(args)).strip()
     if not 1 <= args.limit <= MAX_LIMIT:

@@ -10,7 +10,8 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from bot.digest import ChannelDigest, Pick, Plan, TopicCount
+from bot.digest.selection import Pick, Plan, TopicCount
+from bot.digest.settings import ChannelDigest
 from bot.slack import blocks as b
 
 HEADER_TITLE_CHARS = 110

@@ -8,19 +8,17 @@ changing settings are limited to PAPERBOT_ADMINS when that is set, like `watch`.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import App
-from slack_sdk import WebClient
 
 from bot.config import Settings
-from bot.digest import ChannelDigest, DigestService, SourcesError, open_digest_service, parse_sources
-from bot.scheduler import DigestScheduler, ScheduleError, make_ingest, parse_schedule_args
+from bot.digest.schedule import ScheduleError, parse_schedule_args
+from bot.digest.service import DigestService
+from bot.digest.settings import ChannelDigest, SourcesError, parse_sources
 from bot.slack import blocks, digest_blocks
-from bot.slack.digest_poster import SlackPoster
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -33,19 +31,6 @@ SUBCOMMANDS = frozenset({"digest", "schedule", "sources", "topics"})
 
 Reply = Callable[..., Any]
 Answer = tuple[blocks.Message, str]
-
-_service_lock = threading.Lock()
-
-
-def digest_service(services: Services, settings: Settings, client: WebClient) -> DigestService:
-    """The process's one DigestService (it holds the per-channel run locks and pacing), kept on `services`:
-    the listeners and the scheduler share it."""
-    with _service_lock:
-        if services.digests is None:
-            services.digests = open_digest_service(services, settings,
-                                                   poster=SlackPoster(client, command=settings.command))
-        return services.digests
-
 
 class DigestHandlers:
     def __init__(self, settings: Settings, service: DigestService, may_configure: Callable[[str], bool]) -> None:
@@ -140,7 +125,7 @@ class DigestHandlers:
             return digest_blocks.problem(str(exc), "schedule 09:00 Europe/Berlin weekdays", self.command), EPHEMERAL
         now = self.service.clock()
         before = self.service.channel(channel)
-        state = self.service.settings.change_schedule(channel, user, change, now)
+        state = self.service.channel_settings.change_schedule(channel, user, change, now)
         if before.paused:
             log.info("digest.resumed channel=%s by=%s", channel, user)
         fields["schedule"] = state.schedule.describe().replace(" ", "_") if state.schedule.enabled else "off"
@@ -164,7 +149,7 @@ class DigestHandlers:
         except SourcesError as exc:
             fields["refused"] = "sources"
             return digest_blocks.problem(str(exc), "sources hf cs.LG cs.CL", self.command), EPHEMERAL
-        state = self.service.settings.set_sources(channel, user, chosen, self.service.clock())
+        state = self.service.channel_settings.set_sources(channel, user, chosen, self.service.clock())
         fields["sources"] = ",".join(chosen)
         return digest_blocks.sources_changed(user, state), IN_CHANNEL
 
@@ -173,13 +158,5 @@ class DigestHandlers:
 def register(app: App, settings: Settings, services: Services,
              may_configure: Callable[[str], bool]) -> DigestHandlers:
     """The digest subcommands' handlers for `app` (bot/slack/listeners.py dispatches SUBCOMMANDS to them)."""
-    return DigestHandlers(settings, digest_service(services, settings, app.client), may_configure)
+    return DigestHandlers(settings, services.digests, may_configure)
 
-
-def start_scheduler(settings: Settings, services: Services, client: WebClient) -> DigestScheduler:
-    """Start the digest scheduler inside `paperbot run`: ingest before the first digest, then each channel at
-    its local time (and a catch-up tick right now). Returns it; call `.stop()` before closing the services."""
-    scheduler = DigestScheduler(digest_service(services, settings, client),
-                                ingest=make_ingest(settings, services.archive))
-    scheduler.start()
-    return scheduler

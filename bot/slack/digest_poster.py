@@ -19,7 +19,9 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.digest import GONE_ERRORS, ChannelDigest, ChannelGone, Pick, PostError, RateLimited
+from bot.digest.selection import Pick
+from bot.digest.service import GONE_ERRORS, ChannelGone, PostError, RateLimited
+from bot.digest.settings import ChannelDigest
 from bot.slack import digest_blocks
 from bot.slack.plumbing import slack_error
 from bot.slack.retry import retry_handlers

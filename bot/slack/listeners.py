@@ -20,12 +20,12 @@ from slack_bolt import Ack, App, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.channels import TopicError, normalize_topic
 from bot.config import Settings
 from bot.slack import blocks, digest_listeners, save_listeners
 from bot.slack.commands import CONFIG_SUBCOMMANDS, ParsedCommand, from_slack, parse
 from bot.slack.ids import is_channel_id
 from bot.slack.plumbing import EPHEMERAL, Click, RecentIds, Responder, new_ref, slack_error
+from bot.topics import TopicError, normalize_topic
 
 if TYPE_CHECKING:
     from bot.services import Services

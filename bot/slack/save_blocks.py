@@ -12,9 +12,9 @@ from datetime import datetime
 from typing import Any
 
 from bot.papers import normalize_arxiv_id
-from bot.saves import Save, TopPaper
 from bot.slack import blocks as b
 from bot.slack.ids import is_channel_id
+from bot.store.models import Save, TopPaper
 
 ACTION_UNSAVE = "paper_unsave"
 ACTION_SAVED_PREV = "saved_page_prev"

@@ -33,16 +33,18 @@ from slack_bolt import Ack, App, BoltContext, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.archive import Archive, UpsertResult
 from bot.bibtex import to_bibtex
 from bot.config import Settings
 from bot.ingest import fetch_papers
 from bot.papers import find_arxiv_ids, normalize_arxiv_id
-from bot.saves import ReactionSaver, Saves, records_for
+from bot.saves import ReactionSaver, records_for
 from bot.slack import blocks
 from bot.slack import save_blocks as sb
 from bot.slack.plumbing import Click, Responder, new_ref, slack_error
 from bot.sources import Sources, build_sources
+from bot.store.models import UpsertResult
+from bot.store.tinydb.archive import Archive
+from bot.store.tinydb.saves import Saves
 
 if TYPE_CHECKING:
     from bot.services import Services

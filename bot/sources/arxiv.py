@@ -39,6 +39,25 @@ def is_category(text: str) -> bool:
     return bool(CATEGORY_RE.match(text))
 
 
+# arXiv archives that are categories on their own (the others, cs, math, stat, …, need a subject class).
+_WHOLE_ARCHIVES = frozenset({"astro-ph", "cond-mat", "gr-qc", "hep-ex", "hep-lat", "hep-ph", "hep-th", "math-ph",
+                             "nucl-ex", "nucl-th", "quant-ph", "nlin", "physics"})
+
+
+def canonical_category(text: str) -> str | None:
+    """`cs.lg` → `cs.LG`, `physics.optics` stays: two-letter subject classes are upper case on arXiv.
+    None for what is not a category (`arxiv`, `cs` alone, `cs.LG/x`)."""
+    text = text.strip()
+    if "." in text:
+        archive, subject = text.split(".", 1)
+        text = f"{archive.lower()}.{subject.upper() if len(subject) <= 2 else subject.lower()}"
+    else:
+        text = text.lower()
+        if text not in _WHOLE_ARCHIVES:
+            return None
+    return text if is_category(text) else None
+
+
 @dataclass
 class Feed:
     total: int

@@ -8,22 +8,13 @@ only read at start-up); each post is one durable write to its own small file, ap
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from typing import Any
 
 from bot.papers import now_iso
-from bot.storage import Store
+from bot.store.files import Store
+from bot.store.models import Post
 
 POSTS_TABLE = "posts"
-
-
-@dataclass(frozen=True)
-class Post:
-    channel: str
-    ts: str
-    paper_id: str
-    kind: str  # "digest", "share", …
-    posted_at: str
 
 
 class PostLedger:

@@ -1,4 +1,4 @@
-"""The paper archive: every paper ingested or shared, one record per bare arXiv id.
+"""The TinyDB paper archive: every paper ingested or shared, one record per bare arXiv id.
 
 Writes go through `upsert` in batches (one file rewrite per batch); subscribers (the search index) are
 told which records changed so they can update incrementally instead of rebuilding.
@@ -9,29 +9,17 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from bot.papers import merge_records, normalize_arxiv_id
-from bot.storage import Store
+from bot.store.files import Store
+from bot.store.models import UpsertResult
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("bot.archive")
 
 PAPERS_TABLE = "papers"
 
 ChangeListener = Callable[[list[dict[str, Any]]], None]
-
-
-@dataclass
-class UpsertResult:
-    new: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-
-    def add(self, other: UpsertResult) -> None:
-        self.new += other.new
-        self.updated += other.updated
-        self.unchanged += other.unchanged
 
 
 class Archive:

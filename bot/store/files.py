@@ -27,7 +27,7 @@ from tinydb import TinyDB
 from tinydb.storages import Storage
 from tinydb.table import Table
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("bot.storage")
 
 LOCK_NAME = ".paperbot.lock"
 OWNER_NAME = ".paperbot.owner"

@@ -1,0 +1,3 @@
+"""Daily digests, Slack-free: `schedule` (when a channel wants one), `settings` (a channel's digest settings,
+defaults resolved), `selection` (which new papers, in what order), `due` (what is due at a given instant),
+`service` (planning and posting exactly once through a `Poster`) and `scheduler` (the clock-driven tick)."""

@@ -1,0 +1,1 @@
+"""The TinyDB backend: one JSON file per concern under the data directory (bot.store.files), no server needed."""
