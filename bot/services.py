@@ -28,6 +28,7 @@ from bot.store.files import DataDir
 from bot.store.tinydb.archive import Archive
 from bot.store.tinydb.channels import Channels
 from bot.store.tinydb.digests import DigestLedger
+from bot.store.tinydb.events import RecentEvents
 from bot.store.tinydb.posts import PostLedger
 from bot.store.tinydb.saves import Saves
 from bot.timeutil import Clock, utc_now
@@ -51,6 +52,7 @@ class Services:
     posts: PostLedger
     digest_ledger: DigestLedger
     saves: Saves
+    events: RecentEvents
     sources: Sources
     digests: DigestService
     scheduler: DigestScheduler
@@ -74,7 +76,8 @@ class Services:
                                     posts=posts, options=options, poster=poster, clock=clock)
             services = cls(
                 settings=settings, data_dir=data_dir, archive=archive, index=index, channels=channels, posts=posts,
-                digest_ledger=digest_ledger, saves=Saves(data_dir.store("saves")), sources=sources,
+                digest_ledger=digest_ledger, saves=Saves(data_dir.store("saves")), events=RecentEvents(),
+                sources=sources,
                 digests=digests,
                 scheduler=DigestScheduler(digests, ingest=make_ingest(sources, archive), clock=clock),
             )
