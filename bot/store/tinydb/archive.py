@@ -9,11 +9,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.papers import merge_records, normalize_arxiv_id
 from bot.store.files import Store
 from bot.store.models import UpsertResult
+from bot.timeutil import iso_utc
 
 log = logging.getLogger("bot.archive")
 
@@ -60,6 +62,13 @@ class Archive:
         """All records, as they are now (the stored dicts themselves: read, never mutate)."""
         with self._store.lock:
             return list(self._store.raw_table(PAPERS_TABLE).values())
+
+    def arrived_since(self, moment: datetime) -> list[dict[str, Any]]:
+        """Records first ingested, or listed on Daily Papers, at or after `moment` (read, never mutate)."""
+        since_iso, since_day = iso_utc(moment), moment.astimezone(UTC).date().isoformat()
+        with self._store.lock:
+            return [r for r in self._store.raw_table(PAPERS_TABLE).values()
+                    if (r.get("first_seen") or "") >= since_iso or (r.get("hf_date") or "") >= since_day]
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         return iter(self.snapshot())
