@@ -7,8 +7,9 @@ what a source saw; `merge_records` folds a newer sighting into a stored record w
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, NotRequired, TypedDict
+from typing import Any, NotRequired, TypedDict, cast
 
 # New-style ids (0704.0001 onwards): YYMM.NNNN or YYMM.NNNNN, optional version.
 _NEW_ID = r"\d{4}\.\d{4,5}"
@@ -203,7 +204,7 @@ def _max_present(a: Any, b: Any) -> Any:
     return max(present) if present else None
 
 
-def merge_records(stored: dict[str, Any], seen: dict[str, Any]) -> dict[str, Any]:
+def merge_records(stored: Mapping[str, Any], seen: Mapping[str, Any]) -> PaperRecord:
     """Fold a newer sighting `seen` into `stored`; return the merged record (inputs are not modified).
 
     Newer non-empty values win, except that arXiv is the authority for the bibliographic fields (title,
@@ -231,4 +232,4 @@ def merge_records(stored: dict[str, Any], seen: dict[str, Any]) -> dict[str, Any
     merged["version"] = _max_present(stored.get("version"), seen.get("version"))
     merged["first_seen"] = _min_present(stored.get("first_seen"), seen.get("first_seen")) or now_iso()
     merged["last_seen"] = _max_present(stored.get("last_seen"), seen.get("last_seen")) or merged["first_seen"]
-    return merged
+    return cast(PaperRecord, merged)

@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from bot.store.models import Pending, SaveOutcome, Unreacted, base_emoji
-from bot.store.protocols import ArchiveRepository, PostLedgerRepository, SaveRepository
+from bot.store.protocols import ArchiveRepository, PostLedgerRepository, SaveStore
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class ReactionSaver:
     bot post is saved at once (an in-memory ledger lookup and one small write); a reaction on any other
     message is recorded as pending for a worker to read the message."""
 
-    def __init__(self, saves: SaveRepository, posts: PostLedgerRepository, emojis: Iterable[str]) -> None:
+    def __init__(self, saves: SaveStore, posts: PostLedgerRepository, emojis: Iterable[str]) -> None:
         self.saves = saves
         self.posts = posts
         self.emojis = frozenset(base_emoji(e) for e in emojis)
@@ -48,9 +48,9 @@ class ReactionSaver:
         return self.saves.remove_reaction(user, channel, ts, reaction)
 
 
-def records_for(archive: ArchiveRepository, paper_ids: Iterable[str]) -> list[dict[str, Any]]:
-    """Archive records for `paper_ids`, in that order; a paper the archive lacks (saved before it could be
-    fetched) is `{"id": …}`, so a list or an export still shows it."""
+def records_for(archive: ArchiveRepository, paper_ids: Iterable[str]) -> list[Mapping[str, Any]]:
+    """Archive records (bot.papers.PaperRecord) for `paper_ids`, in that order; a paper the archive lacks
+    (saved before it could be fetched) is only `{"id": …}`, so a list or an export still shows it."""
     ids = list(dict.fromkeys(paper_ids))
     known = archive.get_many(ids)
     return [known.get(paper_id) or {"id": paper_id} for paper_id in ids]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from bot.store.documents import PendingDoc, SaveDoc
 
 VIA = ("reaction", "button", "command")
 
@@ -69,12 +72,13 @@ class Save:
     def key(self) -> str:
         return save_key(self.user, self.paper_id)
 
-    def to_doc(self) -> dict[str, Any]:
+    def to_doc(self) -> SaveDoc:
         return {"user": self.user, "paper_id": self.paper_id, "channel": self.channel, "ts": self.ts,
                 "saved_at": self.saved_at, "via": self.via, "reactions": list(self.reactions), "kept": self.kept}
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> Save:
+    def from_doc(cls, doc: Mapping[str, Any]) -> Save:
+        """Tolerant of documents written by earlier versions (no `via`, `reactions` or `kept`)."""
         return cls(user=doc["user"], paper_id=doc["paper_id"], channel=doc.get("channel"), ts=doc.get("ts"),
                    saved_at=doc["saved_at"], via=doc.get("via", "button"),
                    reactions=tuple(doc.get("reactions") or ()), kept=bool(doc.get("kept")))
@@ -106,12 +110,12 @@ class Pending:
     def key(self) -> str:
         return pending_key(self.user, self.channel, self.ts, self.reaction)
 
-    def to_doc(self) -> dict[str, Any]:
+    def to_doc(self) -> PendingDoc:
         return {"user": self.user, "channel": self.channel, "ts": self.ts, "reaction": self.reaction,
                 "received_at": self.received_at, "attempts": self.attempts}
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> Pending:
+    def from_doc(cls, doc: Mapping[str, Any]) -> Pending:
         return cls(user=doc["user"], channel=doc["channel"], ts=doc["ts"], reaction=doc["reaction"],
                    received_at=doc["received_at"], attempts=int(doc.get("attempts", 0)))
 

@@ -1,20 +1,21 @@
 """The TinyDB channels repository: the one writer of channel documents (topics and digest settings).
 
-One document per channel in the "channels" store, table "channels", keyed by the Slack channel id:
-`{"id", "topics": [str], "created_at", "updated_at", "updated_by", "digest": {...}}`. The "digest" part
-holds only what people set (bot.digest.settings resolves the defaults). Keys this module does not know are
-kept as they are on every update. Each change is one transaction.
+One document per channel in the "channels" store, table "channels", keyed by the Slack channel id
+(bot.store.documents.ChannelDoc). The "digest" part holds only what people set (bot.digest.settings resolves
+the defaults). Keys this module does not know are kept as they are on every update. Each change is one
+transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from bot.digest.schedule import ScheduleChange
 from bot.digest.settings import ChannelDigest, DigestOptions, apply_schedule_change, resolve
 from bot.papers import now_iso
+from bot.store.documents import ChannelDoc, DigestSettingsDoc
 from bot.store.files import Store
 from bot.timeutil import iso_utc
 from bot.topics import MAX_TOPIC_CHARS, MAX_TOPICS, TopicError, normalize_topic, topic_key
@@ -27,19 +28,23 @@ class Channels:
         self._store = store
         self.options = options or DigestOptions()
 
-    def get(self, channel_id: str) -> dict[str, Any] | None:
+    def _docs(self) -> dict[str, ChannelDoc]:
+        """The stored documents (callers hold the store's lock and never mutate them)."""
+        return cast(dict[str, ChannelDoc], self._store.raw_table(TABLE))
+
+    def get(self, channel_id: str) -> ChannelDoc | None:
         """A copy of the channel's settings, or None if it has never been configured."""
         with self._store.lock:
-            doc = self._store.raw_table(TABLE).get(channel_id)
+            doc = self._docs().get(channel_id)
             return _copy(doc) if doc is not None else None
 
-    def all(self) -> dict[str, dict[str, Any]]:
+    def all(self) -> dict[str, ChannelDoc]:
         with self._store.lock:
-            return {cid: _copy(doc) for cid, doc in self._store.raw_table(TABLE).items()}
+            return {cid: _copy(doc) for cid, doc in self._docs().items()}
 
     def topics(self, channel_id: str) -> list[str]:
         with self._store.lock:
-            doc = self._store.raw_table(TABLE).get(channel_id)
+            doc = self._docs().get(channel_id)
             return list(doc.get("topics", [])) if doc else []
 
     def watch(self, channel_id: str, topic: str, user_id: str) -> bool:
@@ -79,32 +84,32 @@ class Channels:
     def _write(self, channel_id: str, topics: list[str], user_id: str) -> None:
         """Store new topics; the caller holds a transaction."""
         now = now_iso()
-        old = self._store.raw_table(TABLE).get(channel_id) or {"id": channel_id, "created_at": now}
+        old = self._docs().get(channel_id) or {"id": channel_id, "created_at": now}
         self._store.change(TABLE, {channel_id: {**old, "topics": topics, "updated_at": now, "updated_by": user_id}})
-
 
     # --- digest settings ---
 
     def digest(self, channel_id: str) -> ChannelDigest:
         """The channel's digest settings, defaults resolved (also for a channel never configured)."""
         with self._store.lock:
-            return resolve(channel_id, self._store.raw_table(TABLE).get(channel_id), self.options)
+            return resolve(channel_id, self._docs().get(channel_id), self.options)
 
     def all_digests(self) -> list[ChannelDigest]:
         with self._store.lock:
-            return [resolve(cid, doc, self.options) for cid, doc in self._store.raw_table(TABLE).items()]
+            return [resolve(cid, doc, self.options) for cid, doc in self._docs().items()]
 
     def _write_digest(self, channel_id: str, user_id: str, change: Callable[[dict[str, Any]], None],
                       now: datetime) -> ChannelDigest:
         with self._store.transaction():
-            doc = self._store.raw_table(TABLE).get(channel_id)
-            digest = dict(doc.get("digest") or {}) if doc else {}
+            doc = self._docs().get(channel_id)
+            digest: dict[str, Any] = dict(doc.get("digest") or {}) if doc else {}
             change(digest)
             stamp = iso_utc(now)
-            old = doc or {"id": channel_id, "topics": [], "created_at": stamp}
-            self._store.change(TABLE, {channel_id: {**old, "digest": digest, "updated_at": stamp,
-                                                    "updated_by": user_id}})
-            return resolve(channel_id, self._store.raw_table(TABLE).get(channel_id), self.options)
+            old: ChannelDoc = doc or {"id": channel_id, "topics": [], "created_at": stamp}
+            new: ChannelDoc = {**old, "digest": cast(DigestSettingsDoc, digest), "updated_at": stamp,
+                               "updated_by": user_id}
+            self._store.change(TABLE, {channel_id: new})
+            return resolve(channel_id, new, self.options)
 
     def change_schedule(self, channel_id: str, user_id: str, change: ScheduleChange,
                         now: datetime) -> ChannelDigest:
@@ -120,8 +125,8 @@ class Channels:
     def pause(self, channel_id: str, reason: str, now: datetime) -> bool:
         """Pause the channel's digests; False if it was paused already (so the caller logs only once)."""
         with self._store.transaction():
-            doc = self._store.raw_table(TABLE).get(channel_id) or {}
-            if isinstance((doc.get("digest") or {}).get("paused"), dict):
+            doc = self._docs().get(channel_id)
+            if doc is not None and isinstance((doc.get("digest") or {}).get("paused"), dict):
                 return False
 
             def apply(digest: dict[str, Any]) -> None:
@@ -131,5 +136,7 @@ class Channels:
             return True
 
 
-def _copy(doc: dict[str, Any]) -> dict[str, Any]:
-    return {k: list(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v for k, v in doc.items()}
+def _copy(doc: ChannelDoc) -> ChannelDoc:
+    """One level deeper than the document: its lists and its "digest" part are the caller's own too."""
+    copied = {k: list(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v for k, v in doc.items()}
+    return cast(ChannelDoc, copied)

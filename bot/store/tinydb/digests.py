@@ -1,11 +1,13 @@
-"""The TinyDB digest ledger: one document per (channel, local date) in the "posts" store, table "digests"."""
+"""The TinyDB digest ledger: one document per (channel, local date) in the "posts" store, table "digests"
+(bot.store.documents.DigestDoc). The post ledger shares the file but not the table: each writes only its own."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 
 from bot.digest.selection import Plan
+from bot.store.documents import DigestDoc
 from bot.store.files import Store
 from bot.timeutil import iso_utc
 
@@ -13,9 +15,7 @@ DIGESTS_TABLE = "digests"
 
 
 class DigestLedger:
-    """One document per (channel, local date): `{channel, date, trigger, status: planned|done, planned_at,
-    since, picks: [{id, score, topic}], skipped: [ids], candidates, header_ts, attempts, next_try_at,
-    last_error, done_at, posted}`. Stateless over the store, so several instances agree."""
+    """Stateless over the store, so several instances agree."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -24,31 +24,35 @@ class DigestLedger:
     def key(channel: str, day: date) -> str:
         return f"{channel}:{day.isoformat()}"
 
-    def get(self, channel: str, day: date) -> dict[str, Any] | None:
+    def _docs(self) -> dict[str, DigestDoc]:
+        """The stored documents (callers hold the store's lock and never mutate them)."""
+        return cast(dict[str, DigestDoc], self._store.raw_table(DIGESTS_TABLE))
+
+    def get(self, channel: str, day: date) -> DigestDoc | None:
         with self._store.lock:
-            doc = self._store.raw_table(DIGESTS_TABLE).get(self.key(channel, day))
+            doc = self._docs().get(self.key(channel, day))
             return _deep_copy(doc) if doc is not None else None
 
-    def by_channel(self, since: date | None = None) -> dict[str, list[dict[str, Any]]]:
+    def by_channel(self, since: date | None = None) -> dict[str, list[DigestDoc]]:
         """Every channel's documents dated `since` or later, newest first (one pass, for planning many
         channels; the copies are shallow: read them, never mutate)."""
         floor = since.isoformat() if since else ""
-        found: dict[str, list[dict[str, Any]]] = {}
+        found: dict[str, list[DigestDoc]] = {}
         with self._store.lock:
-            for doc in self._store.raw_table(DIGESTS_TABLE).values():
+            for doc in self._docs().values():
                 if doc["date"] >= floor:
-                    found.setdefault(doc["channel"], []).append(dict(doc))
+                    found.setdefault(doc["channel"], []).append(doc.copy())
         for docs in found.values():
             docs.sort(key=lambda d: d["date"], reverse=True)
         return found
 
-    def unfinished(self) -> list[dict[str, Any]]:
+    def unfinished(self) -> list[DigestDoc]:
         with self._store.lock:
-            return [_deep_copy(d) for d in self._store.raw_table(DIGESTS_TABLE).values() if d["status"] != "done"]
+            return [_deep_copy(d) for d in self._docs().values() if d["status"] != "done"]
 
-    def create(self, plan: Plan, trigger: str, keep_days: int) -> dict[str, Any]:
+    def create(self, plan: Plan, trigger: str, keep_days: int) -> DigestDoc:
         """Store the plan durably (before anything is posted); prune the channel's old documents."""
-        doc = {
+        doc: DigestDoc = {
             "channel": plan.channel, "date": plan.day.isoformat(), "trigger": trigger, "status": "planned",
             "planned_at": iso_utc(plan.planned_at), "since": iso_utc(plan.since),
             "picks": [{"id": p.paper_id, "score": round(p.score, 4), "topic": p.topic} for p in plan.picks],
@@ -58,7 +62,7 @@ class DigestLedger:
         key = self.key(plan.channel, plan.day)
         cutoff = (plan.day - timedelta(days=keep_days)).isoformat()
         with self._store.transaction():
-            table = self._store.raw_table(DIGESTS_TABLE)
+            table = self._docs()
             if key in table:
                 return _deep_copy(table[key])  # planned by someone else meanwhile: theirs stands
             old = [k for k, d in table.items() if d["channel"] == plan.channel and d["date"] < cutoff]
@@ -68,18 +72,19 @@ class DigestLedger:
     def update(self, channel: str, day: date, **fields: Any) -> None:
         key = self.key(channel, day)
         with self._store.transaction():
-            self._store.change(DIGESTS_TABLE, {key: {**self._store.raw_table(DIGESTS_TABLE)[key], **fields}})
+            self._store.change(DIGESTS_TABLE, {key: {**self._docs()[key], **fields}})
 
     def start_attempt(self, channel: str, day: date) -> int:
         """Count an attempt (durably); returns the number of earlier attempts (0: a fresh digest)."""
         with self._store.transaction():
             key = self.key(channel, day)
-            doc = self._store.raw_table(DIGESTS_TABLE)[key]
+            doc = self._docs()[key]
             earlier = int(doc.get("attempts") or 0)
             self._store.change(DIGESTS_TABLE, {key: {**doc, "attempts": earlier + 1}})
         return earlier
 
 
-def _deep_copy(doc: dict[str, Any]) -> dict[str, Any]:
-    return {k: [dict(i) if isinstance(i, dict) else i for i in v] if isinstance(v, list) else v
-            for k, v in doc.items()}
+def _deep_copy(doc: DigestDoc) -> DigestDoc:
+    copied = {k: [dict(i) if isinstance(i, dict) else i for i in v] if isinstance(v, list) else v
+              for k, v in doc.items()}
+    return cast(DigestDoc, copied)

@@ -1,16 +1,19 @@
 """The ledger of messages the bot posted about papers: (channel, ts) → paper id.
 
 A reaction names only (channel, ts), so this is how a reaction finds its paper; it is also how a digest
-knows a paper was already posted to a channel. Lookups are answered from in-memory maps (the file is
-only read at start-up); each post is one durable write to its own small file, apart from the archive.
+knows a paper was already posted to a channel. One document per message in the "posts" store, table "posts"
+(bot.store.documents.PostDoc); the digest ledger shares the file but not the table. Lookups are answered
+from in-memory maps (the file is only read at start-up); each post is one durable write to that small file,
+apart from the archive.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, cast
 
 from bot.papers import now_iso
+from bot.store.documents import PostDoc
 from bot.store.files import Store
 from bot.store.models import Post
 
@@ -24,7 +27,7 @@ class PostLedger:
         self._by_message: dict[tuple[str, str], str] = {}
         self._by_channel: dict[str, set[str]] = {}
         with store.lock:
-            for doc in store.raw_table(POSTS_TABLE).values():
+            for doc in cast(dict[str, PostDoc], store.raw_table(POSTS_TABLE)).values():
                 self._remember(doc["channel"], doc["ts"], doc["paper_id"])
 
     def _remember(self, channel: str, ts: str, paper_id: str) -> None:
@@ -35,9 +38,11 @@ class PostLedger:
         """Persist that message `ts` in `channel` is about `paper_id` (durable when this returns)."""
         post = Post(channel=channel, ts=ts, paper_id=paper_id, kind=kind, posted_at=now_iso())
         doc = {"channel": channel, "ts": ts, "paper_id": paper_id, "kind": kind, "posted_at": post.posted_at, **extra}
-        self._store.change(POSTS_TABLE, {f"{channel}:{ts}": doc})
-        with self._lock:
-            self._remember(channel, ts, paper_id)
+        # Under the store's lock, so the maps end as the file does when one message is recorded twice at once.
+        with self._store.lock:
+            self._store.change(POSTS_TABLE, {f"{channel}:{ts}": doc})
+            with self._lock:
+                self._remember(channel, ts, paper_id)
         return post
 
     def paper_for(self, channel: str, ts: str) -> str | None:

@@ -58,6 +58,10 @@ def _bare(paper_id: str) -> str:
 
 
 class Saves:
+    """Both the `SaveRepository` and the `PendingReactionQueue` (bot.store.protocols): completing a pending
+    reaction is atomic with the saves it makes, and removing a reaction cancels it, so both live in one store
+    and every change to either is one transaction of that store."""
+
     def __init__(self, store: Store) -> None:
         self._store = store
         self._by_user: dict[str, dict[str, Save]] = {}
@@ -304,14 +308,14 @@ class Saves:
         cutoff = timestamp(since) if since is not None else ""
         with self._store.lock:
             by_paper: dict[str, list[Save]] = {}
-            for saves in self._by_user.values():
-                for save in saves.values():
+            for user_saves in self._by_user.values():
+                for save in user_saves.values():
                     if save.saved_at >= cutoff:
                         by_paper.setdefault(save.paper_id, []).append(save)
         ranked = []
-        for paper_id, saves in by_paper.items():
-            saves.sort(key=lambda s: (s.saved_at, s.user))
-            ranked.append(TopPaper(paper_id, tuple(s.user for s in saves), saves[-1].saved_at))
+        for paper_id, paper_saves in by_paper.items():
+            paper_saves.sort(key=lambda s: (s.saved_at, s.user))
+            ranked.append(TopPaper(paper_id, tuple(s.user for s in paper_saves), paper_saves[-1].saved_at))
         # Stable sorts, least significant first: most savers, then most recently saved, then id.
         ranked.sort(key=lambda t: t.paper_id)
         ranked.sort(key=lambda t: t.last_saved_at, reverse=True)
