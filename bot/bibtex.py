@@ -18,6 +18,8 @@
   Scholar's and arXiv's scheme). Papers that would share a key are told apart by arXiv id order: the
   lowest id keeps the plain key, the next get `b`, `c`, … — so a set of papers gets the same keys in any
   order, and a paper's key only depends on the papers it collides with.
+- A record is a `bot.papers.PaperRecord`, or just `{"id": …}` for a saved paper the archive lacks
+  (bot.saves.records_for), hence `Mapping[str, Any]` and a `.get` for every field.
 """
 
 from __future__ import annotations

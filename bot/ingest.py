@@ -16,12 +16,13 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, TypeVar
+from functools import partial
+from typing import TypeVar
 
 from bot.papers import PaperRecord, parse_arxiv_id
 from bot.sources import SourceError, SourceNotFound, Sources, is_category
 from bot.store.models import UpsertResult
-from bot.store.tinydb.archive import Archive
+from bot.store.protocols import ArchiveRepository
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ class IngestReport:
 class _BatchWriter:
     """Buffers records and upserts them `batch_size` at a time; keeps per-paper outcomes across batches."""
 
-    def __init__(self, archive: Archive, batch_size: int) -> None:
+    def __init__(self, archive: ArchiveRepository, batch_size: int) -> None:
         self.archive = archive
         self.batch_size = max(1, batch_size)
         self.buffer: list[PaperRecord] = []
@@ -70,7 +71,7 @@ class _BatchWriter:
 
     def _write(self, batch: list[PaperRecord]) -> None:
         started = time.monotonic()
-        result = self.archive.upsert(batch)  # type: ignore[arg-type]
+        result = self.archive.upsert(batch)
         log.info("ingest.write records=%d new=%d updated=%d unchanged=%d seconds=%.2f", len(batch),
                  len(result.new), len(result.updated), len(result.unchanged), time.monotonic() - started)
         self.result.add(result)
@@ -87,7 +88,7 @@ class _BatchWriter:
 
 
 def ingest(
-    archive: Archive,
+    archive: ArchiveRepository,
     sources: Sources,
     *,
     dates: Sequence[date] = (),
@@ -122,11 +123,11 @@ def ingest(
         say(f"{counter}{unit}: FAILED: {error}")
         report.failed.append((unit, error))
 
-    if sources.hf is not None:
+    if (hf := sources.hf) is not None:
         for position, day in enumerate(dates, 1):
             unit, counter = f"hf {day.isoformat()}", f"[{position}/{len(dates)}] "
             try:
-                records = _fetch(lambda d=day: sources.hf.daily(d))  # type: ignore[union-attr]
+                records = _fetch(partial(hf.daily, day))
             except SourceError as exc:
                 fail(unit, f"source=hf date={day.isoformat()}", str(exc), counter)
                 continue
@@ -140,7 +141,7 @@ def ingest(
             pages = sources.arxiv.category_pages(category, since, until)
             while True:
                 try:
-                    page = _fetch(lambda pages=pages: next(pages, None))
+                    page = _fetch(partial(next, pages, None))
                 except SourceError as exc:
                     fail(f"arxiv {category}", f"source=arxiv category={category}", str(exc))
                     break
@@ -175,13 +176,13 @@ def _fetch(call: Callable[[], T]) -> T:
 
 @dataclass
 class FetchResult:
-    records: dict[str, dict[str, Any]] = field(default_factory=dict)  # bare id -> the archived record
+    records: dict[str, PaperRecord] = field(default_factory=dict)  # bare id -> the archived record
     missing: list[str] = field(default_factory=list)  # neither source knows these
     failed: list[tuple[str, str]] = field(default_factory=list)  # (id or text, error sentence)
     upsert: UpsertResult = field(default_factory=UpsertResult)
 
 
-def fetch_papers(archive: Archive, sources: Sources, ids: Iterable[str], *, skip_known: bool = False,
+def fetch_papers(archive: ArchiveRepository, sources: Sources, ids: Iterable[str], *, skip_known: bool = False,
                  batch_size: int = BATCH_SIZE) -> FetchResult:
     """Fetch specific papers (any id spelling or link) and archive them: Hugging Face `papers/{id}`
     first, then one arXiv `id_list` request for the ones Hugging Face does not have.
@@ -200,22 +201,22 @@ def fetch_papers(archive: Archive, sources: Sources, ids: Iterable[str], *, skip
 
     found: dict[str, PaperRecord] = {}
     hf_errors: dict[str, str] = {}
-    if sources.hf is not None:
+    if (hf := sources.hf) is not None:
         hf_down: str | None = None
         for arxiv_id in to_fetch:
             if hf_down is not None:  # it failed after its retries: arXiv, now, beats its retries once per paper
                 hf_errors[arxiv_id] = f"Hugging Face not asked after: {hf_down}"
                 continue
             try:
-                found[arxiv_id] = _fetch(lambda i=arxiv_id: sources.hf.paper(i))  # type: ignore[union-attr]
+                found[arxiv_id] = _fetch(partial(hf.paper, arxiv_id))
             except SourceNotFound:
                 pass
             except SourceError as exc:
                 hf_errors[arxiv_id] = hf_down = str(exc)
     rest = [i for i in to_fetch if i not in found]
-    if rest and sources.arxiv is not None:
+    if rest and (arxiv := sources.arxiv) is not None:
         try:
-            for record in _fetch(lambda: sources.arxiv.by_ids(rest)):  # type: ignore[union-attr]
+            for record in _fetch(partial(arxiv.by_ids, rest)):
                 found.setdefault(record["id"], record)
         except SourceError as exc:
             for arxiv_id in rest:

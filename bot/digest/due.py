@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from bot.digest.settings import ChannelDigest
+from bot.store.documents import DigestDoc
 from bot.timeutil import parse_iso
 
 RESUME_DAYS = 2  # an unfinished digest is resumed for this many days after its date, then left alone
@@ -26,9 +27,9 @@ INGEST_MAX_AGE = timedelta(hours=3)  # a later digest re-ingests when the last i
 class LedgerView(Protocol):
     """What the decisions need from the digest ledger (bot.store.protocols.DigestLedgerRepository)."""
 
-    def get(self, channel: str, day: date) -> dict[str, Any] | None: ...
+    def get(self, channel: str, day: date) -> DigestDoc | None: ...
 
-    def unfinished(self) -> list[dict[str, Any]]: ...
+    def unfinished(self) -> list[DigestDoc]: ...
 
 
 @dataclass(frozen=True)
@@ -37,8 +38,6 @@ class Due:
     day: date  # the channel's local date the digest is for
     due_at: datetime  # UTC
     resume: bool = False  # the digest was started before (plan stored)
-
-
 
 
 def scheduled_on(channel: ChannelDigest, day: date) -> datetime | None:
@@ -63,7 +62,7 @@ def due_digests(now: datetime, channels: Iterable[ChannelDigest], ledger: Ledger
     """The digests to run at `now` (UTC): today's scheduled ones whose time has come and that are not done,
     and unfinished ones (any trigger) whose retry time has come; never for a paused channel."""
     found: dict[tuple[str, date], Due] = {}
-    by_id = {}
+    by_id: dict[str, ChannelDigest] = {}
     for channel in channels:
         by_id[channel.channel] = channel
         today = scheduled_today(now, channel)
@@ -73,17 +72,16 @@ def due_digests(now: datetime, channels: Iterable[ChannelDigest], ledger: Ledger
         if doc is None:
             found[(channel.channel, today[0])] = Due(channel.channel, today[0], today[1])
     for doc in ledger.unfinished():
-        channel = by_id.get(doc["channel"])
-        if channel is None or channel.paused:
+        owner = by_id.get(doc["channel"])
+        if owner is None or owner.paused:
             continue
         day = date.fromisoformat(doc["date"])
-        if (channel.schedule.local_date(now) - day).days > RESUME_DAYS:
+        if (owner.schedule.local_date(now) - day).days > RESUME_DAYS:
             continue
         retry_at = parse_iso(doc.get("next_try_at"))
         if retry_at is not None and retry_at > now:
             continue
-        found[(channel.channel, day)] = Due(channel.channel, day, parse_iso(doc.get("planned_at")) or now,
-                                            resume=True)
+        found[(owner.channel, day)] = Due(owner.channel, day, parse_iso(doc.get("planned_at")) or now, resume=True)
     return sorted(found.values(), key=lambda d: (d.due_at, d.channel))
 
 
@@ -100,10 +98,6 @@ def ingest_due(now: datetime, channels: Iterable[ChannelDigest], ledger: LedgerV
             if due is not None and due - lead <= now and ledger.get(channel.channel, day) is None:
                 return True
     return False
-
-
-
-
 
 
 @dataclass(frozen=True)
@@ -126,4 +120,4 @@ def ingest_request(now: datetime, channels: Iterable[ChannelDigest]) -> IngestRe
     return IngestRequest(dates, categories, today - timedelta(days=ARXIV_LOOKBACK_DAYS) if categories else None)
 
 
-IngestFn = Callable[[IngestRequest], Any]
+IngestFn = Callable[[IngestRequest], object]  # the return value (an ingest report) is not used

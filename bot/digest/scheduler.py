@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from bot.digest.due import INGEST_LEAD, INGEST_MAX_AGE, Due, IngestFn, due_digests, ingest_due, ingest_request
+from bot.digest.selection import Plan
 from bot.digest.service import DigestService
 from bot.digest.settings import ChannelDigest
 from bot.timeutil import Clock, utc_now
@@ -26,7 +27,7 @@ TICK_SECONDS = 30.0
 @dataclass
 class _State:
     last_ingest: datetime | None = None
-    in_flight: dict[tuple[str, date], Future[Any]] = field(default_factory=dict)
+    in_flight: dict[tuple[str, date], Future[None]] = field(default_factory=dict)
 
 
 class DigestScheduler:
@@ -122,7 +123,7 @@ class DigestScheduler:
         log.info("scheduler.tick due=%d", len(due))
         return due
 
-    def _runner(self, channel: ChannelDigest, item: Due, plan: Any) -> Callable[[], None]:
+    def _runner(self, channel: ChannelDigest, item: Due, plan: Plan | None) -> Callable[[], None]:
         def run() -> None:
             try:
                 self.digests.run(channel, item.day, self.clock, plan=plan, trigger="schedule")

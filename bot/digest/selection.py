@@ -11,12 +11,13 @@ them), then Hugging Face upvotes, then recency.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from bot.digest.settings import HF, ChannelDigest
+from bot.papers import PaperRecord
 from bot.search.models import Hit
 from bot.timeutil import iso_utc, parse_iso
 
@@ -53,12 +54,14 @@ class Plan:
 
 
 class CandidatePool:
-    """Papers that arrived since the earliest `since` of a planning run, with what selection needs."""
+    """Papers that arrived since the earliest `since` of a planning run, with what selection needs.
 
-    def __init__(self, records: Iterable[dict[str, Any]], since: datetime) -> None:
+    `records` is the archive's `arrived_since(since)`; any superset (the whole archive) gives the same pool."""
+
+    def __init__(self, records: Iterable[PaperRecord], since: datetime) -> None:
         since_iso, since_day = iso_utc(since), since.astimezone(UTC).date().isoformat()
         # Arrived: first ingested, or listed on Daily Papers, at/after `since`.
-        self.records: dict[str, dict[str, Any]] = {
+        self.records: dict[str, PaperRecord] = {
             r["id"]: r for r in records
             if (r.get("first_seen") or "") >= since_iso or (r.get("hf_date") or "") >= since_day
         }
@@ -76,7 +79,7 @@ class CandidatePool:
                 and pid not in exclude and pid not in posted}
 
 
-def _recency(record: dict[str, Any]) -> float:
+def _recency(record: PaperRecord) -> float:
     """The paper's date as a timestamp: arXiv v1, else its Daily Papers day, else when we first saw it."""
     hf_date = record.get("hf_date")
     for value in (record.get("published"), f"{hf_date}T00:00:00Z" if hf_date else None, record.get("first_seen")):
@@ -86,17 +89,18 @@ def _recency(record: dict[str, Any]) -> float:
     return 0.0
 
 
-def rank(best: dict[str, tuple[float, str]], records: dict[str, dict[str, Any]]) -> list[Pick]:
+def rank(best: dict[str, tuple[float, str]], records: Mapping[str, PaperRecord]) -> list[Pick]:
     """Order matches: strength tier (10 % steps of the best score), then upvotes, then recency, then id."""
     if not best:
         return []
     top = max(score for score, _ in best.values()) or 1.0
 
-    def key(pid: str) -> tuple[Any, ...]:
+    def key(pid: str) -> tuple[int, int, float, float, str]:
         score, _ = best[pid]
-        record = records.get(pid, {})
-        upvotes = record.get("upvotes")
+        record = records.get(pid)
+        upvotes = record.get("upvotes") if record is not None else None
         tier = min(10, int(10 * score / top + 1e-9))
-        return (-tier, -(upvotes if isinstance(upvotes, int) else 0), -_recency(record), -score, pid)
+        recency = _recency(record) if record is not None else 0.0
+        return (-tier, -(upvotes if isinstance(upvotes, int) else 0), -recency, -score, pid)
 
     return [Pick(pid, best[pid][0], best[pid][1]) for pid in sorted(best, key=key)]

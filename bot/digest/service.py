@@ -16,11 +16,14 @@ import time as _time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol
+from functools import partial
+from typing import Protocol
 
 from bot.digest.selection import TOPIC_COUNT_DAYS, CandidatePool, MatchIndex, Pick, Plan, TopicCount, rank
 from bot.digest.settings import ChannelDigest, DigestOptions
+from bot.papers import PaperRecord
 from bot.search.models import QueryError
+from bot.store.documents import DigestDoc
 from bot.store.protocols import ArchiveRepository, ChannelRepository, DigestLedgerRepository, PostLedgerRepository
 from bot.timeutil import Clock, iso_utc, parse_iso, utc_now
 from bot.topics import topic_key
@@ -52,14 +55,12 @@ class Stopped(Exception):
     """The process is shutting down; the digest resumes at the next start."""
 
 
-
-
 class Poster(Protocol):
     """Posts digest messages; raises ChannelGone, RateLimited or PostError. Returns message ts."""
 
-    def header(self, channel: ChannelDigest, day: date, items: Sequence[tuple[dict[str, Any], Pick]]) -> str: ...
+    def header(self, channel: ChannelDigest, day: date, items: Sequence[tuple[PaperRecord, Pick]]) -> str: ...
 
-    def paper(self, channel: ChannelDigest, day: date, record: dict[str, Any], pick: Pick, position: int,
+    def paper(self, channel: ChannelDigest, day: date, record: PaperRecord, pick: Pick, position: int,
               total: int, thread_ts: str) -> str: ...
 
     def find_header(self, channel_id: str, day: date) -> str | None: ...
@@ -75,7 +76,7 @@ class RunResult:
     posted: int = 0  # paper messages posted by this run
     planned: int = 0
     error: str | None = None
-    doc: dict[str, Any] | None = None
+    doc: DigestDoc | None = None
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -115,7 +116,7 @@ class DigestService:
 
     # --- planning ---
 
-    def _since(self, docs: list[dict[str, Any]], day: date, now: datetime) -> datetime:
+    def _since(self, docs: list[DigestDoc], day: date, now: datetime) -> datetime:
         previous = next((parse_iso(d.get("planned_at")) for d in docs if d["date"] <= day.isoformat()), None)
         if previous is None:
             return now - self.options.first_lookback
@@ -135,14 +136,15 @@ class DigestService:
         sinces: dict[str, datetime] = {}
         excludes: dict[str, set[str]] = {}
         for channel, day in items:
-            mine = [d for d in docs.get(channel.channel, []) if exclude_day or d["date"] != day.isoformat()]
-            since = self._since(mine, day, now)
+            history = [d for d in docs.get(channel.channel, []) if exclude_day or d["date"] != day.isoformat()]
+            since = self._since(history, day, now)
             sinces[channel.channel] = since
             # Papers an earlier digest already weighed (posted or over its maximum) are not new again.
             horizon = (since - timedelta(days=2)).date().isoformat()
-            excludes[channel.channel] = {pid for d in mine if d["date"] >= horizon
+            excludes[channel.channel] = {pid for d in history if d["date"] >= horizon
                                          for pid in [*(p["id"] for p in d.get("picks", [])), *d.get("skipped", [])]}
-        pool = CandidatePool(self.archive.snapshot(), min(sinces.values()))
+        earliest = min(sinces.values())
+        pool = CandidatePool(self.archive.arrived_since(earliest), earliest)
         candidates = {channel.channel: pool.for_channel(channel, sinces[channel.channel], excludes[channel.channel],
                                                         self.posts.papers_in(channel.channel))
                       for channel, _ in items}
@@ -153,17 +155,17 @@ class DigestService:
                 if topic_key(topic) not in hits:
                     hits[topic_key(topic)] = self._match(topic, union)
         for channel, day in items:
-            mine = candidates[channel.channel]
+            new = candidates[channel.channel]
             best: dict[str, tuple[float, str]] = {}
             for topic in channel.topics:
                 for pid, score in hits[topic_key(topic)].items():
-                    if pid in mine and (pid not in best or score > best[pid][0]):
+                    if pid in new and (pid not in best or score > best[pid][0]):
                         best[pid] = (score, topic)
             ranked = rank(best, pool.records)
             plans[(channel.channel, day)] = Plan(
                 channel=channel.channel, day=day, since=sinces[channel.channel], planned_at=now,
                 picks=ranked[:channel.max_papers], skipped=[p.paper_id for p in ranked[channel.max_papers:]],
-                candidates=len(mine))
+                candidates=len(new))
         log.info("digest.plan channels=%d pool=%d topics=%d ms=%d", len(items), len(pool.records), len(hits),
                  (_time.perf_counter() - started) * 1000)
         return plans
@@ -199,7 +201,7 @@ class DigestService:
         now = now or self.clock()
         since = now - timedelta(days=days)
         # A frozenset: the index caches its slots across the channel's topics.
-        ids = frozenset(CandidatePool(self.archive.snapshot(), since).for_channel(channel, since, (), ()))
+        ids = frozenset(CandidatePool(self.archive.arrived_since(since), since).for_channel(channel, since, (), ()))
         counts = []
         for topic in channel.topics:
             try:
@@ -215,7 +217,7 @@ class DigestService:
             return self._locks.setdefault(channel_id, threading.Lock())
 
     def run(self, channel: ChannelDigest, day: date, clock: Clock | None = None, *, plan: Plan | None = None,
-            trigger: str = "schedule", on_plan: Callable[[dict[str, Any]], None] | None = None) -> RunResult:
+            trigger: str = "schedule", on_plan: Callable[[DigestDoc], None] | None = None) -> RunResult:
         """Plan (unless already planned) and post the channel's digest for `day`; resumable, idempotent."""
         clock = clock or self.clock
         if self.poster is None:
@@ -264,26 +266,27 @@ class DigestService:
                      posted, len(doc["picks"]), earlier + 1)
             return RunResult("done", channel.channel, day, posted=posted, planned=len(doc["picks"]), doc=doc)
 
-    def _post(self, channel: ChannelDigest, day: date, doc: dict[str, Any], *, resume: bool) -> int:
-        assert self.poster is not None
+    def _post(self, channel: ChannelDigest, day: date, doc: DigestDoc, *, resume: bool) -> int:
+        poster = self.poster
+        assert poster is not None
         cid = channel.channel
         picks = [Pick(p["id"], p["score"], p["topic"]) for p in doc["picks"]]
         records = self.archive.get_many(p.paper_id for p in picks)
-        header_ts = doc.get("header_ts")
+        header_ts: str | None = doc.get("header_ts")
         if header_ts is None and resume:
             # The header may have gone out just before a crash, before its ts was stored.
-            header_ts = self.poster.find_header(cid, day)
+            header_ts = poster.find_header(cid, day)
             if header_ts is not None:
                 log.info("digest.reconciled channel=%s date=%s header_ts=%s", cid, doc["date"], header_ts)
         if header_ts is None:
             items = [(records[p.paper_id], p) for p in picks if p.paper_id in records]
-            header_ts = self._send(cid, lambda: self.poster.header(channel, day, items))  # type: ignore[union-attr]
+            header_ts = self._send(cid, lambda: poster.header(channel, day, items))
             log.info("digest.header channel=%s date=%s ts=%s papers=%d", cid, doc["date"], header_ts, len(items))
         if header_ts != doc.get("header_ts"):
             self.ledger.update(cid, day, header_ts=header_ts)
         if resume and picks:
             planned = {p.paper_id for p in picks}
-            for pid, ts in self.poster.thread_papers(cid, header_ts).items():
+            for pid, ts in poster.thread_papers(cid, header_ts).items():
                 if pid in planned and not self.posts.was_posted(cid, pid):
                     self.posts.record(cid, ts, pid, "digest", digest_date=doc["date"], thread_ts=header_ts)
                     log.info("digest.reconciled channel=%s paper=%s ts=%s", cid, pid, ts)
@@ -295,8 +298,7 @@ class DigestService:
             if record is None:
                 log.warning("digest.missing channel=%s paper=%s", cid, pick.paper_id)
                 continue
-            ts = self._send(cid, lambda r=record, p=pick, n=position: self.poster.paper(  # type: ignore[union-attr]
-                channel, day, r, p, n, len(picks), header_ts))
+            ts = self._send(cid, partial(poster.paper, channel, day, record, pick, position, len(picks), header_ts))
             self.posts.record(cid, ts, pick.paper_id, "digest", digest_date=doc["date"], thread_ts=header_ts)
             posted += 1
             log.info("digest.post channel=%s paper=%s ts=%s position=%d/%d", cid, pick.paper_id, ts, position,

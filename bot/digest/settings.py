@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
+from bot.config import Settings
 from bot.digest.schedule import EVERY_DAY, WEEKDAYS, Schedule, ScheduleChange
 from bot.sources.arxiv import canonical_category
 from bot.timeutil import iso_utc, parse_iso
@@ -36,7 +37,7 @@ class DigestOptions:
     keep_days: int = 30  # digest ledger documents older than this are pruned
 
     @classmethod
-    def from_settings(cls, settings: Any) -> DigestOptions:
+    def from_settings(cls, settings: Settings) -> DigestOptions:
         """From `Settings` (PAPERBOT_DIGEST_TIME, PAPERBOT_TZ, PAPERBOT_DIGEST_MAX, PAPERBOT_DIGEST_POST_EMPTY,
         PAPERBOT_POST_INTERVAL)."""
         return cls(
@@ -46,8 +47,6 @@ class DigestOptions:
             post_empty=settings.digest_post_empty,
             post_interval=settings.post_interval,
         )
-
-
 
 
 # --- per-channel settings -----------------------------------------------------------------------------
@@ -74,8 +73,6 @@ class ChannelDigest:
     @property
     def categories(self) -> frozenset[str]:
         return frozenset(s for s in self.sources if s != HF)
-
-
 
 
 class SourcesError(ValueError):
@@ -105,12 +102,11 @@ def parse_sources(text: str) -> tuple[str, ...]:
     return tuple(found)
 
 
-
-
 def resolve(channel_id: str, doc: Mapping[str, Any] | None, options: DigestOptions) -> ChannelDigest:
     """The channel's settings from its stored document (None: never configured), defaults filled in."""
     doc = doc or {}
-    raw = doc.get("digest") if isinstance(doc.get("digest"), dict) else {}
+    stored = doc.get("digest")
+    raw: Mapping[str, Any] = stored if isinstance(stored, dict) else {}
     at = options.default_time
     if isinstance(raw.get("time"), str):
         with contextlib.suppress(ValueError):

@@ -256,7 +256,7 @@ class TermTable:
     def get(self, keys: np.ndarray) -> np.ndarray:
         """Values for `keys`, -1 where absent."""
         where = self._find(keys)
-        out = self._values[where]
+        out: np.ndarray = self._values[where]
         out[where < 0] = -1
         return out
 

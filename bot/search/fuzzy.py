@@ -32,10 +32,13 @@ _BYTE_BITS = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
 
 def _popcount(values: np.ndarray) -> np.ndarray:
     """Set bits of each uint32 (np.bitwise_count is numpy >= 2.0; pyproject allows 1.26)."""
+    counts: np.ndarray
     if hasattr(np, "bitwise_count"):
-        return np.bitwise_count(values)
-    as_bytes = values.astype("<u4").view(np.uint8).reshape(-1, 4)
-    return _BYTE_BITS[as_bytes].sum(axis=1)
+        counts = np.bitwise_count(values)
+    else:
+        as_bytes = values.astype("<u4").view(np.uint8).reshape(-1, 4)
+        counts = _BYTE_BITS[as_bytes].sum(axis=1)
+    return counts
 
 
 def max_edits(word: str) -> int:

@@ -34,10 +34,11 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
+from bot.papers import PaperRecord
 from bot.search.bulk import TermTable
 from bot.search.fuzzy import Candidate, FuzzyPool
 from bot.search.models import Hit, SearchContext, SearchPage
@@ -96,24 +97,24 @@ def _joined(values: Any, separator: str) -> str:
         return separator.join(v for v in values if isinstance(v, str))
 
 
-def _authors_text(record: dict[str, Any]) -> str:
+def _authors_text(record: PaperRecord) -> str:
     return _joined(record.get("authors"), ", ")
 
 
-def _keywords_text(record: dict[str, Any]) -> str:
+def _keywords_text(record: PaperRecord) -> str:
     return _joined(record.get("keywords"), ", ")
 
 
-def _categories_text(record: dict[str, Any]) -> str:
+def _categories_text(record: PaperRecord) -> str:
     return _joined(record.get("categories"), " ")  # dots and hyphens go at indexing: `cs.LG` -> `cslg`
 
 
-def _title_text(record: dict[str, Any]) -> str:
+def _title_text(record: PaperRecord) -> str:
     value = record.get("title")
     return value if isinstance(value, str) else ""
 
 
-def _abstract_text(record: dict[str, Any]) -> str:
+def _abstract_text(record: PaperRecord) -> str:
     value = record.get("abstract")
     return value if isinstance(value, str) else ""
 
@@ -124,7 +125,7 @@ class FieldSpec:
     weight: float
     b: float
     bit: int
-    text: Callable[[dict[str, Any]], str]
+    text: Callable[[PaperRecord], str]
     tf: bool = False  # keep term frequencies (only where words repeat: saves 1 byte a posting elsewhere)
 
 
@@ -214,12 +215,12 @@ class _Plan:
     empty: bool = False  # nothing can match (e.g. a hook is missing)
 
 
-def _copy(record: dict[str, Any]) -> dict[str, Any]:
+def _copy(record: PaperRecord) -> PaperRecord:
     """A copy a caller may change: the index holds the archive's own records (which it never mutates)."""
-    return {k: (v.copy() if isinstance(v, (dict, list)) else v) for k, v in record.items()}
+    return cast(PaperRecord, {k: (v.copy() if isinstance(v, (dict, list)) else v) for k, v in record.items()})
 
 
-def _date_of(record: dict[str, Any]) -> int:
+def _date_of(record: PaperRecord) -> int:
     """YYYYMMDD of the paper's date (arXiv v1, else its Daily Papers day, else when we first saw it)."""
     value = record.get("published") or record.get("hf_date") or record.get("first_seen")
     if isinstance(value, str) and len(value) >= 10 and value[4] == "-" and value[7] == "-":
@@ -229,7 +230,7 @@ def _date_of(record: dict[str, Any]) -> int:
     return 0
 
 
-def _metadata(records: Sequence[dict[str, Any]]) -> tuple[list[str], list[int], list[float]]:
+def _metadata(records: Sequence[PaperRecord]) -> tuple[list[str], list[int], list[float]]:
     """`published`, has:-flags and upvotes of many records in one pass (one Python loop, not three)."""
     published: list[str] = []
     flags: list[int] = []
@@ -258,7 +259,7 @@ def _metadata(records: Sequence[dict[str, Any]]) -> tuple[list[str], list[int], 
     return published, flags, upvotes
 
 
-def _dates_of(records: Sequence[dict[str, Any]], values: list[str]) -> np.ndarray:
+def _dates_of(records: Sequence[PaperRecord], values: list[str]) -> np.ndarray:
     """_date_of for many records, given their `published` values: the common case with numpy."""
     try:
         chars = np.array(values, dtype="<U10").view(np.uint32).reshape(len(values), 10) if values else None
@@ -332,7 +333,7 @@ class IdSlots:
     def nbytes(self) -> int:
         return self._table.nbytes
 
-    def slots(self, ids: Sequence[str], records: list[dict[str, Any] | None]) -> list[int | None]:
+    def slots(self, ids: Sequence[str], records: list[PaperRecord | None]) -> list[int | None]:
         if not ids:
             return []
         found = self._table.get(self._keys(ids)).tolist()
@@ -345,7 +346,7 @@ class IdSlots:
                 out.append(self._clashes.get(paper_id))
         return out
 
-    def assign(self, ids: Sequence[str], first_slot: int, records: list[dict[str, Any] | None]) -> None:
+    def assign(self, ids: Sequence[str], first_slot: int, records: list[PaperRecord | None]) -> None:
         """ids[i] now lives in slot first_slot + i (ids unique)."""
         keys = self._keys(ids)
         slots = np.arange(first_slot, first_slot + len(ids), dtype=np.int32)
@@ -380,7 +381,7 @@ class SearchIndex:
         self._restrictions: dict[frozenset[str], tuple[int, np.ndarray]] = {}
         self._vocab = Vocabulary()
         self._segments: list[Segment] = []
-        self._records: list[dict[str, Any] | None] = []
+        self._records: list[PaperRecord | None] = []
         self._ids = IdSlots()
         self._live = 0
         self._alive = np.zeros(0, dtype=bool)
@@ -397,7 +398,7 @@ class SearchIndex:
     # ---- building and updating -------------------------------------------------------------------
 
     @classmethod
-    def build(cls, records: Iterable[dict[str, Any]], *, workers: int = 2) -> SearchIndex:
+    def build(cls, records: Iterable[PaperRecord], *, workers: int = 2) -> SearchIndex:
         index = cls(workers=workers)
         index.add(list(records))
         return index
@@ -417,10 +418,10 @@ class SearchIndex:
     def __len__(self) -> int:
         return self._live
 
-    def add(self, records: Iterable[dict[str, Any]]) -> None:
+    def add(self, records: Iterable[PaperRecord]) -> None:
         """Add records, or replace those whose id is already indexed (same id = replace). Thread-safe."""
         started = time.perf_counter()
-        latest: dict[str, dict[str, Any]] = {}
+        latest: dict[str, PaperRecord] = {}
         for record in records:
             paper_id = record.get("id") if isinstance(record, dict) else None
             if isinstance(paper_id, str) and paper_id:
@@ -474,7 +475,7 @@ class SearchIndex:
 
         self._df, self._fields_of, self._in_pool = grow(self._df), grow(self._fields_of), grow(self._in_pool)
 
-    def _append(self, records: list[dict[str, Any]]) -> None:
+    def _append(self, records: list[PaperRecord]) -> None:
         start = len(self._records)
         stop = start + len(records)
         if stop > MAX_SLOTS:
@@ -518,7 +519,7 @@ class SearchIndex:
         if len(segments) == 1:
             self._merge_tail()
 
-    def _set_metadata(self, records: list[dict[str, Any]], start: int, stop: int) -> None:
+    def _set_metadata(self, records: list[PaperRecord], start: int, stop: int) -> None:
         published, flags, upvotes = _metadata(records)
         self._alive[start:stop] = True
         self._live += len(records)
@@ -763,8 +764,8 @@ class SearchIndex:
                 notes.append(f"no paper is in category {key}")
             mask &= ~inside if negated else inside
         for kind, entries in (("saved", parsed.saved), ("channel", parsed.channels)):
-            for key, negated in entries:
-                ids = self._hook_ids(context, kind, key, notes)
+            for target, negated in entries:
+                ids = self._hook_ids(context, kind, target, notes)
                 if ids is None:
                     plan.empty = True
                 else:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+
+from bot.papers import PaperRecord
 
 
 class QueryError(ValueError):
@@ -23,7 +24,7 @@ class SearchContext:
 
 @dataclass
 class Hit:
-    paper: dict[str, Any]  # a copy of the archive record
+    paper: PaperRecord  # a copy of the archive record
     score: float
 
 

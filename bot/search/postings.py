@@ -109,7 +109,8 @@ class FieldPostings:
         if self.packed_tf is None:
             return None
         index = np.arange(start, stop)
-        return (self.packed_tf[index >> 1] >> ((index & 1) << 2).astype(np.uint8)) & np.uint8(15)
+        packed: np.ndarray = self.packed_tf[index >> 1]
+        return (packed >> ((index & 1) << 2).astype(np.uint8)) & np.uint8(15)
 
     def ranges(self, term_ids: np.ndarray) -> list[tuple[int, int]]:
         """(start, stop) of each term's postings; (0, 0) for absent terms."""
@@ -202,8 +203,10 @@ def index_texts(texts: Sequence[str], first_slot: int, vocab: Vocabulary,
     # uint32 keys sort ~40 % faster than int64 ones, and fit while the vocabulary has < 2M terms.
     bits = max(1, (count - 1).bit_length())
     dtype = np.uint32 if len(vocab) < (1 << (32 - bits)) else np.int64
-    keys = np.concatenate(((ids_w[keep_w].astype(dtype) << dtype(bits)) | doc_w.astype(dtype),
-                           (ids_c[keep_c].astype(dtype) << dtype(bits)) | doc_c.astype(dtype)))
+    terms_w: np.ndarray = ids_w[keep_w].astype(dtype)
+    terms_c: np.ndarray = ids_c[keep_c].astype(dtype)
+    keys = np.concatenate(((terms_w << dtype(bits)) | doc_w.astype(dtype),
+                           (terms_c << dtype(bits)) | doc_c.astype(dtype)))
     keys.sort()
     return FieldBatch(_run_from_sorted_keys(keys, first_slot, bits), doc_lengths)
 

@@ -202,8 +202,9 @@ def _filter(query: ParsedQuery, kind: str, value: str, negated: bool, typed: str
             query.channels.append((None, negated))
         elif mention := _CHANNEL.fullmatch(value):
             query.channels.append((mention.group(1), negated))
-        elif name := value.lstrip("#").strip():
-            query.channels.append((name.lower() if not re.fullmatch(r"[CGD][A-Z0-9]{6,}", name) else name, negated))
+        elif channel := value.lstrip("#").strip():
+            query.channels.append((channel.lower() if not re.fullmatch(r"[CGD][A-Z0-9]{6,}", channel) else channel,
+                                   negated))
         else:
             raise QueryError("`channel:` needs a channel, e.g. `channel:#ml-papers` or `channel:here`.")
 
@@ -220,21 +221,22 @@ def _date_range(kind: str, value: str, typed: str, today: date) -> tuple[int | N
         amount, unit = int(relative.group(1)), relative.group(2)
         days = amount * {"d": 1, "w": 7, "m": 30, "y": 365}[unit]
         try:
-            day = today - timedelta(days=days)
+            start = today - timedelta(days=days)
         except OverflowError:
             raise QueryError(f"`{typed}` reaches too far back.") from None
-        stamp = day.year * 10000 + day.month * 100 + day.day
+        stamp = start.year * 10000 + start.month * 100 + start.day
         return (stamp, None) if kind == "since" else (None, stamp)
     parsed = _DATE.fullmatch(value)
     if parsed is None:
         raise QueryError(f"`{typed}`: a date looks like `{kind}:2025-01`, `{kind}:2025-01-15` or `{kind}:30d`.")
-    year, month, day = (int(g) if g else None for g in parsed.groups())
+    year = int(parsed.group(1))  # the pattern requires the year; month and day are optional
+    month, day = (int(g) if g else None for g in parsed.groups()[1:])
     try:
-        date(year, month or 1, day or 1)  # type: ignore[arg-type]
+        date(year, month or 1, day or 1)
     except ValueError:
         raise QueryError(f"`{typed}` is not a real date.") from None
-    low = year * 10000 + (month or 1) * 100 + (day or 1)  # type: ignore[operator]
-    high = year * 10000 + (month or 12) * 100 + (day or 31)  # type: ignore[operator]
+    low = year * 10000 + (month or 1) * 100 + (day or 1)
+    high = year * 10000 + (month or 12) * 100 + (day or 31)
     return (low, None) if kind == "since" else (None, high)
 
 

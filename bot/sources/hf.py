@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from bot.papers import PaperRecord, hf_url, new_record, parse_arxiv_id
+from bot.papers import Links, PaperRecord, hf_url, new_record, parse_arxiv_id
 from bot.sources.http import HttpClient, SourceError
 
 log = logging.getLogger(__name__)
@@ -100,6 +100,11 @@ def record_from_paper(paper: dict[str, Any], item: dict[str, Any], day: date | N
         return None
     arxiv_id = parsed[0]
     authors = [_str(a.get("name")) for a in _list(paper.get("authors")) if isinstance(a, dict)]
+    links: Links = {"hf": hf_url(arxiv_id)}
+    if github := _url(paper.get("githubRepo")) or _url(item.get("githubRepo")):
+        links["github"] = github
+    if project := _url(paper.get("projectPage")) or _url(item.get("projectPage")):
+        links["project"] = project
     keywords = [k for k in (*_list(paper.get("ai_keywords")), *_list(item.get("ai_keywords"))) if isinstance(k, str)]
     return new_record(
         arxiv_id,
@@ -108,11 +113,7 @@ def record_from_paper(paper: dict[str, Any], item: dict[str, Any], day: date | N
         abstract=_str(paper.get("summary")) or _str(item.get("summary")),
         authors=[a for a in authors if a],
         published=_str(paper.get("publishedAt")),
-        links={
-            "hf": hf_url(arxiv_id),
-            "github": _url(paper.get("githubRepo")) or _url(item.get("githubRepo")),
-            "project": _url(paper.get("projectPage")) or _url(item.get("projectPage")),
-        },
+        links=links,
         upvotes=_int(paper.get("upvotes")),
         github_stars=_int(paper.get("githubStars")) if paper.get("githubStars") is not None
         else _int(item.get("githubStars")),
@@ -130,7 +131,8 @@ def _json(body: bytes, what: str) -> Any:
 
 
 def _kind(value: Any) -> str:
-    return {dict: "an object", list: "an array", str: "a string"}.get(type(value), type(value).__name__)
+    kinds: dict[type, str] = {dict: "an object", list: "an array", str: "a string"}
+    return kinds.get(type(value), type(value).__name__)
 
 
 def _str(value: Any) -> str | None:
