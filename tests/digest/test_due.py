@@ -1,4 +1,5 @@
-"""Digest scheduling with a fake clock: local times across DST, catch-up, weekdays, resume, ingest timing."""
+"""What is due at an instant, with a fake clock and ledger: local times across DST, catch-up, weekdays,
+paused channels, resuming unfinished digests, and when (and what) to ingest."""
 
 from __future__ import annotations
 
@@ -6,12 +7,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from bot.digest.due import due_digests, ingest_due, ingest_request
-from bot.digest.schedule import EVERY_DAY, WEEKDAYS, Schedule, ScheduleError, parse_schedule_args, parse_time
+from bot.digest.schedule import EVERY_DAY, WEEKDAYS, Schedule
 from bot.digest.settings import ChannelDigest
-from bot.timeutil import local_to_utc
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -42,25 +40,6 @@ def channel(cid: str, at: str = "09:00", tz: str = "Europe/Berlin", *, days: fro
                          paused=paused, effective_from=effective_from or utc(2020, 1, 1))
 
 
-# --- local times ------------------------------------------------------------------------------------------
-
-
-def test_nine_oclock_berlin_stays_nine_oclock_local_across_the_dst_change() -> None:
-    at = time(9, 0)
-    assert local_to_utc(date(2024, 3, 30), at, BERLIN) == utc(2024, 3, 30, 8, 0)  # CET, UTC+1
-    assert local_to_utc(date(2024, 3, 31), at, BERLIN) == utc(2024, 3, 31, 7, 0)  # CEST, UTC+2
-    assert local_to_utc(date(2024, 10, 27), at, BERLIN) == utc(2024, 10, 27, 8, 0)  # back to CET
-
-
-def test_a_time_that_does_not_exist_runs_at_the_end_of_the_gap_and_an_ambiguous_one_once() -> None:
-    # 02:30 does not exist on 31 March 2024 in Berlin (02:00 -> 03:00): it runs at 03:00 CEST.
-    gap = local_to_utc(date(2024, 3, 31), time(2, 30), BERLIN)
-    assert gap == utc(2024, 3, 31, 1, 0) and gap.astimezone(BERLIN).strftime("%H:%M") == "03:00"
-    assert local_to_utc(date(2024, 3, 10), time(2, 30), NEW_YORK) == utc(2024, 3, 10, 7, 0)
-    # 02:30 happens twice on 27 October 2024 in Berlin: the first one (still CEST) counts.
-    assert local_to_utc(date(2024, 10, 27), time(2, 30), BERLIN) == utc(2024, 10, 27, 0, 30)
-
-
 def test_a_digest_runs_exactly_once_a_day_at_local_time_through_a_dst_week() -> None:
     """Tick every 30 minutes for a week across the spring change; record what runs when."""
     ledger = FakeLedger()
@@ -78,9 +57,6 @@ def test_a_digest_runs_exactly_once_a_day_at_local_time_through_a_dst_week() -> 
     assert [r[1] for r in berlin] == [date(2024, 3, 27) + timedelta(days=i) for i in range(7)]
     assert {r[2] for r in berlin} == {"09:00"} and {r[2] for r in new_york} == {"09:00"}
     assert len(new_york) == 7
-
-
-# --- what is due --------------------------------------------------------------------------------------------
 
 
 def test_two_time_zones_are_due_at_their_own_times() -> None:
@@ -156,47 +132,3 @@ def test_the_ingest_fetches_daily_papers_and_every_followed_category() -> None:
     assert request.categories == ("cs.CL", "cs.LG")
     assert request.since == date(2024, 5, 14)
     assert ingest_request(utc(2024, 5, 17), [channel("C2", sources=("cs.CL",))]).dates == ()
-
-
-# --- parsing --------------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("text", "expected"), [
-    ("09:00", time(9, 0)), ("9:30", time(9, 30)), ("9", time(9, 0)), ("9am", time(9, 0)),
-    ("9:30pm", time(21, 30)), ("12am", time(0, 0)), ("21.15", time(21, 15)), ("23:59", time(23, 59)),
-    ("24:00", None), ("9:60", None), ("13pm", None), ("noon", None), ("-1", None),
-])
-def test_times_of_day(text: str, expected: time | None) -> None:
-    assert parse_time(text) == expected
-
-
-def test_schedule_arguments_in_any_order_and_case() -> None:
-    change = parse_schedule_args("weekdays europe/berlin 8:30 max 5")
-    assert (change.at, change.tz, change.days, change.max_papers) == (time(8, 30), "Europe/Berlin", WEEKDAYS, 5)
-    assert parse_schedule_args("9 am").at == time(9, 0)
-    assert parse_schedule_args("off").off
-    assert parse_schedule_args("daily always").days == EVERY_DAY
-    assert parse_schedule_args("quiet").post_empty is False
-    assert parse_schedule_args("").empty
-
-
-@pytest.mark.parametrize(("text", "says"), [
-    ("25:00", "don't understand “25:00”"),
-    ("09:00 Europe/Berln", "Did you mean Europe/Berlin?"),
-    ("09:00 Mars/Olympus", "don't know the time zone"),
-    ("max 0", "from 1 to 25"),
-    ("max", "from 1 to 25"),
-    ("09:00 10:00", "repeats"),
-    ("09:00 off", "“off” on its own"),
-])
-def test_bad_schedule_arguments_get_a_friendly_sentence(text: str, says: str) -> None:
-    with pytest.raises(ScheduleError, match=says):
-        parse_schedule_args(text)
-
-
-def test_next_due_and_description() -> None:
-    schedule = Schedule(time(9, 0), "Europe/Berlin", WEEKDAYS)
-    friday_noon = utc(2024, 5, 17, 10, 0)
-    assert schedule.next_due(friday_noon) == utc(2024, 5, 20, 7, 0), "Monday, not the weekend"
-    assert schedule.describe() == "09:00 Europe/Berlin, weekdays"
-    assert Schedule(time(9, 0), "UTC", enabled=False).next_due(friday_noon) is None

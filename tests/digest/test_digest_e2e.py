@@ -443,7 +443,7 @@ def test_admins_alone_change_digest_settings_or_post_early(make: Any) -> None:
 # --- the real process ---------------------------------------------------------------------------------------
 
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_paperbot_run_ingests_and_posts_an_overdue_digest_at_start_up_and_the_cli_respects_it(
