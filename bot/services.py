@@ -1,12 +1,17 @@
-"""The composition root: every long-lived object of a process, built from the settings, complete at
-construction.
+"""The composition root: every long-lived object of a process, built from the settings, in one place.
 
-`Services.open(settings, poster=…)` is the writer (`paperbot run`, `paperbot digest`, `paperbot ingest`): it
-takes the data directory's writer lock, loads the archive, builds the search index and subscribes it to
-archive changes (so ingest updates it incrementally), opens every repository, and builds the source clients,
-the digest service and the digest scheduler (not started). `ReadOnlyServices.open(settings)` is what the
-read-only CLI commands use alongside a running bot: no lock, no writes, the index built on first use.
-Nothing else constructs these objects; `close()` releases everything once the workers that use it are done.
+- `Services.open(settings, poster=…)` is the writer (`paperbot run`, `paperbot digest`): complete at
+  construction. It takes the data directory's writer lock, loads every store, builds the search index and
+  subscribes it to archive changes (so ingest updates it incrementally), and builds the event de-duplication,
+  the source clients, the digest service and the digest scheduler (not started).
+- `IngestServices.open(settings)` is the writer `paperbot ingest` needs: the lock, the archive and the source
+  clients, without the index or the digest machinery it would build for nothing.
+- `ReadOnlyServices.open(settings)` is what the read-only CLI commands (`search`, `export`, `digest --dry-run`,
+  `doctor`) use alongside a running bot: no lock, no writes, and each store loaded on first use so a command
+  reads only the files it needs (`load_all()` loads them all, as `paperbot run` would at start-up).
+
+`Repositories` is the one place a repository is built from its store file. Nothing else constructs these
+objects; `close()` releases everything once the workers that use it are done.
 """
 
 from __future__ import annotations
@@ -34,12 +39,58 @@ from bot.store.tinydb.saves import Saves
 from bot.timeutil import Clock, utc_now
 
 if TYPE_CHECKING:
+    from types import TracebackType
+
     from slack_sdk import WebClient
 
     from bot.search import SearchIndex
 
 log = logging.getLogger("bot.services")
 scheduler_log = logging.getLogger("bot.scheduler")
+
+
+class Repositories:
+    """The repositories of one data directory (writer or read-only, as `data_dir` was opened), each built on
+    first use. Building one loads its file, so a file that does not load raises `StoreError` right there."""
+
+    def __init__(self, data_dir: DataDir, options: DigestOptions) -> None:
+        self.data_dir = data_dir
+        self.options = options
+
+    @functools.cached_property
+    def archive(self) -> Archive:
+        return Archive(self.data_dir.store("archive"))
+
+    @functools.cached_property
+    def channels(self) -> Channels:
+        return Channels(self.data_dir.store("channels"), self.options)
+
+    @functools.cached_property
+    def posts(self) -> PostLedger:
+        return PostLedger(self.data_dir.store("posts"))
+
+    @functools.cached_property
+    def digest_ledger(self) -> DigestLedger:
+        return DigestLedger(self.data_dir.store("posts"))
+
+    @functools.cached_property
+    def saves(self) -> Saves:
+        return Saves(self.data_dir.store("saves"))
+
+    def load_all(self) -> None:
+        """Build every repository now: what `paperbot run` loads at start-up, in the same order."""
+        for name in ("archive", "channels", "posts", "digest_ledger", "saves"):
+            getattr(self, name)
+
+    def close(self) -> None:
+        self.data_dir.close()
+
+    def __enter__(self) -> Repositories:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.close()
 
 
 @dataclass
@@ -65,20 +116,18 @@ class Services:
         started = time.monotonic()
         data_dir = DataDir(settings.data_dir)
         try:
-            options = options or DigestOptions.from_settings(settings)
-            archive = Archive(data_dir.store("archive"))
+            stores = Repositories(data_dir, options or DigestOptions.from_settings(settings))
+            stores.load_all()
+            archive = stores.archive
             index = SearchIndex.from_archive(archive)
-            channels = Channels(data_dir.store("channels"), options)
-            posts = PostLedger(data_dir.store("posts"))
-            digest_ledger = DigestLedger(data_dir.store("posts"))
             sources = build_sources(settings)
-            digests = DigestService(archive=archive, index=index, channels=channels, ledger=digest_ledger,
-                                    posts=posts, options=options, poster=poster, clock=clock)
+            digests = DigestService(archive=archive, index=index, channels=stores.channels,
+                                    ledger=stores.digest_ledger, posts=stores.posts, options=stores.options,
+                                    poster=poster, clock=clock)
             services = cls(
-                settings=settings, data_dir=data_dir, archive=archive, index=index, channels=channels, posts=posts,
-                digest_ledger=digest_ledger, saves=Saves(data_dir.store("saves")), events=RecentEvents(),
-                sources=sources,
-                digests=digests,
+                settings=settings, data_dir=data_dir, archive=archive, index=index, channels=stores.channels,
+                posts=stores.posts, digest_ledger=stores.digest_ledger, saves=stores.saves, events=RecentEvents(),
+                sources=sources, digests=digests,
                 scheduler=DigestScheduler(digests, ingest=make_ingest(sources, archive), clock=clock),
             )
         except BaseException:
@@ -100,32 +149,57 @@ class Services:
     def close(self) -> None:
         self.data_dir.close()
 
+    def __enter__(self) -> Services:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.close()
+
 
 @dataclass
-class ReadOnlyServices:
-    """The stores of a data directory that another process may be writing, opened without its lock."""
+class IngestServices:
+    """The writer lock, the archive and the source clients: all `paperbot ingest` uses."""
 
     settings: Settings
     data_dir: DataDir
     archive: Archive
-    channels: Channels
-    posts: PostLedger
-    digest_ledger: DigestLedger
-    saves: Saves
+    sources: Sources
 
     @classmethod
-    def open(cls, settings: Settings, *, options: DigestOptions | None = None) -> ReadOnlyServices:
-        data_dir = DataDir(settings.data_dir, read_only=True)
+    def open(cls, settings: Settings) -> IngestServices:
+        data_dir = DataDir(settings.data_dir)
         try:
-            return cls(
-                settings=settings, data_dir=data_dir, archive=Archive(data_dir.store("archive")),
-                channels=Channels(data_dir.store("channels"), options or DigestOptions.from_settings(settings)),
-                posts=PostLedger(data_dir.store("posts")), digest_ledger=DigestLedger(data_dir.store("posts")),
-                saves=Saves(data_dir.store("saves")),
-            )
+            archive = Repositories(data_dir, DigestOptions.from_settings(settings)).archive
+            return cls(settings=settings, data_dir=data_dir, archive=archive, sources=build_sources(settings))
         except BaseException:
             data_dir.close()
             raise
+
+    def close(self) -> None:
+        self.data_dir.close()
+
+    def __enter__(self) -> IngestServices:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.close()
+
+
+class ReadOnlyServices(Repositories):
+    """The stores of a data directory that another process may be writing, opened without its lock, plus the
+    search index and a digest service that can only preview, each built on first use."""
+
+    def __init__(self, settings: Settings, data_dir: DataDir, options: DigestOptions) -> None:
+        super().__init__(data_dir, options)
+        self.settings = settings
+
+    @classmethod
+    def open(cls, settings: Settings, *, options: DigestOptions | None = None) -> ReadOnlyServices:
+        """Raises `StoreError` if the data directory does not exist."""
+        return cls(settings, DataDir(settings.data_dir, read_only=True),
+                   options or DigestOptions.from_settings(settings))
 
     @functools.cached_property
     def index(self) -> SearchIndex:
@@ -137,16 +211,10 @@ class ReadOnlyServices:
     def digests(self) -> DigestService:
         """A digest service that can plan and preview, never post (it has no poster)."""
         return DigestService(archive=self.archive, index=self.index, channels=self.channels,
-                             ledger=self.digest_ledger, posts=self.posts, options=self.channels.options)
-
-    def close(self) -> None:
-        self.data_dir.close()
+                             ledger=self.digest_ledger, posts=self.posts, options=self.options)
 
     def __enter__(self) -> ReadOnlyServices:
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def make_ingest(sources: Sources, archive: Archive) -> IngestFn:

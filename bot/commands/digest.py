@@ -20,7 +20,7 @@ from bot.config import Settings
 from bot.slack.ids import is_channel_id
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "digest", help="post today's channel digests now (or --dry-run to print them)",
         description="Post today's digest of each channel now (or of one with --channel), exactly as the scheduler "

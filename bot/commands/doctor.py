@@ -22,14 +22,14 @@ import dataclasses
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 from bot.config import Settings
 from bot.slack.plumbing import slack_error
 from bot.sources import SourceError, Sources, build_sources
-from bot.sources.arxiv import parse_feed
-from bot.store.files import AtomicJSONStorage, CorruptStoreError
+from bot.sources.arxiv import ArxivClient, parse_feed
+from bot.sources.hf import HFClient
+from bot.store.files import CorruptStoreError
 
 OK, WARN, FAIL, SKIP = "ok", "WARN", "FAIL", "skip"
 CHECK_TIMEOUT = 10.0  # seconds: at most this per request, whatever PAPERBOT_HTTP_TIMEOUT says
@@ -37,7 +37,7 @@ _TOKEN_ERRORS = frozenset({"invalid_auth", "not_authed", "token_revoked", "token
                            "not_allowed_token_type", "team_access_not_granted"})
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "doctor", help="check the configuration, data directory, Slack tokens and scopes, and paper sources",
         description="Check everything paperbot needs — settings, the data directory, the Slack bot token "
@@ -70,7 +70,7 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
     context = _Context()
     checks: list[tuple[str, Callable[[], list[Result]]]] = [
         ("configuration", lambda: check_configuration(settings)),
-        ("data directory", lambda: [check_data_dir(settings.data_dir)]),
+        ("data directory", lambda: [check_data_dir(settings)]),
         ("Slack token", lambda: [check_slack_token(settings, context)]),
         ("Slack scopes", lambda: [check_scopes(settings, context)]),
         ("Socket Mode", lambda: [check_socket_mode(settings)]),
@@ -129,8 +129,12 @@ def check_configuration(settings: Settings) -> list[Result]:
 # --- 2. data directory ------------------------------------------------------------------------------------
 
 
-def check_data_dir(path: Path) -> Result:
-    """Without creating, locking or writing anything: os.access answers for this process's user."""
+def check_data_dir(settings: Settings) -> Result:
+    """Without creating, locking or writing anything: os.access answers for this process's user, and the stores
+    load read-only exactly as `paperbot run` would load them at start-up (a file that would not load fails)."""
+    from bot.services import ReadOnlyServices
+
+    path = settings.data_dir
     name = "data directory"
     shown = str(path) if path.is_absolute() else f"{path} ({path.resolve()})"
     fix = "fix its permissions or set PAPERBOT_DATA_DIR"
@@ -143,11 +147,11 @@ def check_data_dir(path: Path) -> Result:
         unwritable = [p.name for p in stores if not os.access(p, os.W_OK)]
         if unwritable:
             return Result(FAIL, name, f"{shown}: {', '.join(unwritable)} not writable by this user — {fix}")
-        for store in stores:  # what `paperbot run` would refuse at start-up
-            try:
-                AtomicJSONStorage(store, read_only=True).read()
-            except CorruptStoreError as exc:
-                return Result(FAIL, name, str(exc))
+        try:
+            with ReadOnlyServices.open(settings) as services:
+                services.load_all()
+        except CorruptStoreError as exc:
+            return Result(FAIL, name, str(exc))
         return Result(OK, name, f"{shown} (writable, {len(stores)} store file(s) that load)")
     parent = path.resolve().parent
     while not parent.exists() and parent != parent.parent:
@@ -256,11 +260,23 @@ def _sources(settings: Settings) -> Sources:
     return build_sources(replace(settings, http_retries=0))  # one attempt: an answer now, not in a minute
 
 
+def _hf(settings: Settings) -> HFClient:
+    client = _sources(settings).hf
+    assert client is not None, "build_sources builds both clients"
+    return client
+
+
+def _arxiv(settings: Settings) -> ArxivClient:
+    client = _sources(settings).arxiv
+    assert client is not None, "build_sources builds both clients"
+    return client
+
+
 def check_hf(settings: Settings) -> Result:
     name = "Hugging Face"
     url = f"{settings.hf_api_url}/daily_papers"
     try:
-        records = _sources(settings).hf.latest()
+        records = _hf(settings).latest()
     except SourceError as exc:
         return Result(FAIL, name, f"{_one_line(str(exc))} — check the network (and HF_API_URL if set); digests "
                                   f"and links then come from arXiv only")
@@ -271,7 +287,7 @@ def check_arxiv(settings: Settings) -> Result:
     name = "arXiv"
     url = what = settings.arxiv_api_url
     try:
-        http = _sources(settings).arxiv.http
+        http = _arxiv(settings).http
         feed = parse_feed(http.get(url, {"search_query": "cat:cs.LG", "start": 0, "max_results": 1}, what=what),
                           what)
     except SourceError as exc:

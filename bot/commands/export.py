@@ -15,13 +15,10 @@ from bot.commands import CommandError
 from bot.config import Settings
 from bot.saves import records_for
 from bot.slack.ids import is_channel_id, is_user_id
-from bot.store.files import DataDir, atomic_write_bytes
-from bot.store.tinydb.archive import Archive
-from bot.store.tinydb.posts import PostLedger
-from bot.store.tinydb.saves import Saves
+from bot.store.files import atomic_write_bytes
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "export", help="export a reading list as BibTeX",
         description="Write a user's saved papers (newest first), or the papers paperbot posted to a channel, "
@@ -40,22 +37,21 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
     if args.channel is not None and not is_channel_id(args.channel):
         raise CommandError(f"--channel must be a Slack channel id such as C0123ABCD (got {args.channel!r})",
                            status=2)
-    data_dir = DataDir(settings.data_dir, read_only=True)
-    try:
+    from bot.services import ReadOnlyServices
+
+    with ReadOnlyServices.open(settings) as services:
         if args.user:
-            ids = [s.paper_id for s in Saves(data_dir.store("saves")).saved(args.user)]
+            ids = [s.paper_id for s in services.saves.saved(args.user)]
             what = f"{args.user}'s reading list"
             if not ids:
                 raise CommandError(f"{args.user} has no saved papers (user ids are case-sensitive, like U0123ABCD)")
         else:
             # Newest arXiv ids first: the ledger keeps no order per channel.
-            ids = sorted(PostLedger(data_dir.store("posts")).papers_in(args.channel), reverse=True)
+            ids = sorted(services.posts.papers_in(args.channel), reverse=True)
             what = f"papers posted to {args.channel}"
             if not ids:
                 raise CommandError(f"paperbot has posted no papers to {args.channel}")
-        records = records_for(Archive(data_dir.store("archive")), ids)
-    finally:
-        data_dir.close()
+        records = records_for(services.archive, ids)
     text = to_bibtex(records)
     if args.output:
         try:

@@ -16,16 +16,14 @@ from zoneinfo import ZoneInfo
 from bot.commands import CommandError
 from bot.config import Settings
 from bot.ingest import ingest, iter_days
-from bot.sources import Sources, build_sources, is_category
-from bot.store.files import DataDir
-from bot.store.tinydb.archive import Archive
+from bot.sources import Sources, is_category
 
 MAX_DAYS = 31
 DEFAULT_CATEGORIES = ("cs.LG",)
 ARXIV_LOOKBACK_DAYS = 3
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "ingest", help="fetch new papers into the archive",
         description="Fetch papers from Hugging Face Daily Papers and/or arXiv into the archive. Prints one "
@@ -50,6 +48,8 @@ def _parse_date(option: str, text: str) -> date:
 
 
 def handle(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.services import IngestServices
+
     today = datetime.now(ZoneInfo(settings.tz)).date()
     categories = list(dict.fromkeys(c for arg in args.category for c in arg.split(",") if c))
     for category in categories:
@@ -82,8 +82,6 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
     days = list(iter_days(first, last))
     arxiv_since = first if (args.date or args.since) else today - timedelta(days=ARXIV_LOOKBACK_DAYS)
 
-    built = build_sources(settings)
-    sources = Sources(hf=built.hf if use_hf else None, arxiv=built.arxiv if use_arxiv else None)
     # The progress lines below say what bot.ingest's fetch/fail log lines would (the bot, which prints no
     # progress, relies on those); show them only when debugging, and keep errors such as parser bugs.
     ingest_log = logging.getLogger("bot.ingest")
@@ -95,11 +93,12 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
         print(f"ingest: {line}", file=sys.stderr, flush=True)
 
     try:
-        with DataDir(settings.data_dir) as data_dir:
-            archive = Archive(data_dir.store("archive"))
+        with IngestServices.open(settings) as services:
+            chosen = Sources(hf=services.sources.hf if use_hf else None,
+                             arxiv=services.sources.arxiv if use_arxiv else None)
             report = ingest(
-                archive,
-                sources,
+                services.archive,
+                chosen,
                 dates=days if use_hf else [],
                 categories=categories if use_arxiv else [],
                 since=arxiv_since,

@@ -22,7 +22,7 @@ log = logging.getLogger("bot.run")
 DRAIN_SECONDS = 20.0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "run", help="start the Slack bot (Socket Mode if SLACK_APP_TOKEN is set, else HTTP)",
         description="Start the Slack bot. With SLACK_APP_TOKEN it connects in Socket Mode; otherwise it serves "
@@ -41,7 +41,7 @@ def check_tokens(settings: Settings) -> dict[str, Any]:
 
     client = create_web_client(settings, quiet=True)
     try:
-        identity = dict(client.auth_test().data)
+        answer = client.auth_test().data
     except SlackApiError as exc:
         raise CommandError(f"Slack rejected SLACK_BOT_TOKEN ({slack_error(exc)})", status=2) from None
     except OSError as exc:  # URLError, timeouts, refused connections (after the retries)
@@ -55,7 +55,7 @@ def check_tokens(settings: Settings) -> dict[str, Any]:
         except OSError as exc:
             reason = getattr(exc, "reason", None) or exc
             raise CommandError(f"cannot reach the Slack API at {settings.slack_api_url}: {reason}") from None
-    return identity
+    return dict(answer) if isinstance(answer, dict) else {}  # auth.test answers JSON
 
 
 def handle(args: argparse.Namespace, settings: Settings) -> int:

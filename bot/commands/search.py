@@ -16,15 +16,15 @@ import argparse
 import json
 import sys
 import time
-from typing import Any
 
 from bot.commands import CommandError
 from bot.config import Settings
+from bot.papers import PaperRecord
 
 MAX_LIMIT = 100
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "search", help="search the paper archive (works while the bot runs)",
         description="Search the paper archive: words, \"phrases\", -exclusions, author:, since:, year:, "
@@ -60,20 +60,19 @@ def _options_after_query(args: argparse.Namespace) -> list[str]:
     return words
 
 
-def _year(paper: dict[str, Any]) -> str:
+def _year(paper: PaperRecord) -> str:
     value = paper.get("published") or paper.get("hf_date") or ""
     return value[:4] if len(value) >= 4 else "----"
 
 
-def _link(paper: dict[str, Any]) -> str:
+def _link(paper: PaperRecord) -> str:
     links = paper.get("links") or {}
     return links.get("abs") or links.get("hf") or f"https://arxiv.org/abs/{paper.get('id', '')}"
 
 
 def handle(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.search import QueryError, SearchIndex
-    from bot.store.files import DataDir
-    from bot.store.tinydb.archive import Archive
+    from bot.search import QueryError
+    from bot.services import ReadOnlyServices
 
     query = " ".join(_options_after_query(args)).strip()
     if not 1 <= args.limit <= MAX_LIMIT:
@@ -84,20 +83,15 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError("give a search, e.g. `paperbot search sparse autoencoders since:2024`")
 
     started = time.monotonic()
-    data_dir = DataDir(settings.data_dir, read_only=True)
-    try:
-        archive = Archive(data_dir.store("archive"))
-        records = archive.snapshot()
-        if not records:
+    with ReadOnlyServices.open(settings) as services:
+        if not len(services.archive):
             raise CommandError(f"the archive in {settings.data_dir} is empty: nothing to search yet "
                                f"(papers arrive with `paperbot ingest` or the running bot)")
-        index = SearchIndex.build(records)
+        index = services.index
         try:
             page = index.search(query, limit=args.limit, offset=args.offset)
         except QueryError as exc:
             raise CommandError(str(exc)) from None
-    finally:
-        data_dir.close()
     elapsed = time.monotonic() - started
 
     if args.json:
