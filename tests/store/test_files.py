@@ -83,7 +83,7 @@ def test_second_writer_process_gets_a_clear_error(tmp_path: Path) -> None:
     with DataDir(tmp_path):
         code = "import sys; from pathlib import Path; from bot.store.files import DataDir; DataDir(Path(sys.argv[1]))"
         result = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True,
-                                cwd=Path(__file__).resolve().parents[1], timeout=30)
+                                cwd=Path(__file__).resolve().parents[2], timeout=30)
         assert result.returncode != 0
         assert "DataDirBusyError" in result.stderr
         assert "in use by another paperbot process" in result.stderr

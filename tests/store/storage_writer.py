@@ -1,6 +1,6 @@
 """Child process for the crash test: writes in a loop and prints `ack N` after each write returns.
 
-Usage: python tests/storage_writer.py DATA_DIR START
+Usage: python tests/store/storage_writer.py DATA_DIR START
 Each iteration commits one transaction that touches two stores' worth of data (a save in "saves", and a new
 paper plus an update of an early record in "archive"), so a kill can land inside either file's rewrite.
 """
@@ -8,7 +8,7 @@ paper plus an update of an early record in "archive"), so a kill can land inside
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tinydb.table import Document
 
