@@ -112,15 +112,14 @@ TITLE_PATTERNS = (
 def _pseudo_words(rng: np.random.Generator, count: int) -> list[str]:
     """Made-up but pronounceable words for the vocabulary's long tail (like rare technical terms)."""
     seen: dict[str, None] = {}
-    syllables = np.array(SYLLABLES)
     while len(seen) < count:
         lengths = rng.integers(2, 5, size=count)
-        picks = rng.integers(0, len(syllables), size=int(lengths.sum()))
+        # Plain lists: joining numpy strings one word at a time costs most of a small test's run.
+        picks = [SYLLABLES[p] for p in rng.integers(0, len(SYLLABLES), size=int(lengths.sum())).tolist()]
         position = 0
-        for length in lengths:
-            word = "".join(syllables[picks[position:position + length]])
+        for length in lengths.tolist():
+            seen.setdefault("".join(picks[position:position + length]), None)
             position += length
-            seen.setdefault(word, None)
     return list(seen)[:count]
 
 
@@ -160,10 +159,10 @@ def _abstract(rng: np.random.Generator, lex: _Lexicon, topic: np.ndarray, target
     chars = 0
     while chars < target_chars:
         n = int(rng.integers(14, 30))
-        kinds = rng.random(n)
-        content = lex.content_words(rng, n)
-        function = lex.function_words(rng, n)
-        topical = topic[rng.integers(0, len(topic), size=n)]
+        kinds = rng.random(n).tolist()
+        content = lex.content_words(rng, n).tolist()
+        function = lex.function_words(rng, n).tolist()
+        topical = topic[rng.integers(0, len(topic), size=n)].tolist()
         sentence: list[str] = []
         for i in range(n):
             if kinds[i] < 0.45:

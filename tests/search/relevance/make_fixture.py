@@ -1,11 +1,11 @@
-"""Regenerate tests/relevance/papers.json: the anchor papers plus seeded "filler" papers.
+"""Regenerate tests/search/relevance/papers.json: the anchor papers plus seeded "filler" papers.
 
 anchors.json holds hand-written anchor papers: real titles, ids, dates and (leading) authors of well-known
 papers, with short abstracts paraphrased for this fixture (not the originals). Several groups compete on
 purpose (scaling laws, sparse autoencoders, diffusion, attention variants, preference optimisation) so a
 query has to pick the right one among near neighbours.
 
-    .venv/bin/python tests/relevance/make_fixture.py
+    .venv/bin/python tests/search/relevance/make_fixture.py
 
 Fillers are realistic-looking ML papers assembled from real research vocabulary, so common words
 ("language models", "diffusion", "attention", "sparse", "scaling") appear in many papers and a query has
@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parents[1]))
+sys.path.insert(0, str(HERE.parents[2]))
 
 from bot.papers import new_record  # noqa: E402
 

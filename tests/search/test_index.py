@@ -303,7 +303,7 @@ def test_match_takes_papers_about_the_topic_not_passing_mentions() -> None:
 def test_match_among_some_papers_equals_the_full_match_filtered_even_after_updates() -> None:
     import sys
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
     from synthetic import generate_papers
 
     records = generate_papers(3000, seed=5)

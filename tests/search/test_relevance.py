@@ -1,6 +1,6 @@
 """Relevance: labelled queries over a fixture archive; reports MRR and fails below the thresholds.
 
-The fixture (tests/relevance/papers.json, made by make_fixture.py) has 119 well-known papers with real
+The fixture (tests/search/relevance/papers.json, made by make_fixture.py) has 119 well-known papers with real
 titles, ids and authors and paraphrased abstracts, among 230 realistic filler papers on the same topics,
 so a query must find its paper among near neighbours (several scaling-law, sparse-autoencoder, diffusion
 and attention papers). queries.json labels ~100 queries — exact and partial titles, abstract-only
