@@ -12,14 +12,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 if __package__ in (None, ""):  # run as a script: make `bot` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.papers import new_record
+from bot.papers import PaperRecord, new_record
 
 FUNCTION_WORDS: dict[str, float] = {
     "the": 60, "of": 35, "and": 30, "to": 25, "a": 20, "in": 20, "we": 12, "for": 11, "is": 10, "that": 9,
@@ -201,14 +200,14 @@ def _title(rng: np.random.Generator, lex: _Lexicon, topic: np.ndarray) -> str:
     return pattern.format(**slots)
 
 
-def generate_papers(n: int, seed: int = 0) -> list[dict[str, Any]]:
+def generate_papers(n: int, seed: int = 0) -> list[PaperRecord]:
     """`n` synthetic records, identical for the same (n, seed); ids are unique new-style arXiv ids."""
     rng = np.random.default_rng(seed)
     lex = _Lexicon(rng)
     first = np.array(FIRST_NAMES, dtype=object)
     last = np.array(LAST_NAMES, dtype=object)
     per_month: dict[str, int] = {}
-    records: list[dict[str, Any]] = []
+    records: list[PaperRecord] = []
     for i in range(n):
         topic = lex.topic_words(rng, 12)
         year = 2018 + int(rng.integers(0, 8))
