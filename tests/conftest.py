@@ -27,10 +27,14 @@ def slack() -> Iterator[object]:
 
 # --- Slack: the Web API emulator plus the real app behind waitress (tests/slack_emulator.py, slack_driver.py) ---
 @pytest.fixture
-def slack_stack_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+def slack_stack_factory(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
     """`make(papers, env=None)` starts a stack; every stack is stopped afterwards, and the test fails if the
-    bot sent Slack anything it would reject (invalid blocks, no text fallback, a 6th post to a response URL)."""
+    bot sent Slack anything it would reject (invalid blocks, no text fallback, a 6th post to a response URL).
+    Retries to the emulator wait milliseconds instead of slack_sdk's half-second backoff and 1 s jitter."""
     from slack_driver import start_stack
+
+    monkeypatch.setattr("bot.slack.retry.BACKOFF_FACTOR", 0.01)
+    monkeypatch.setattr("bot.slack.retry.JITTER_SECONDS", 0.01)
 
     stacks = []
 

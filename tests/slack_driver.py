@@ -188,6 +188,13 @@ class SlackStack:
     server: Any
     driver: SlackDriver
 
+    def settle(self, timeout: float = 10.0) -> None:
+        """Wait until the bot has handled everything sent so far (its listener pool is idle): for asserting
+        that something did not happen, without sleeping."""
+        from bot.slack.app import wait_for_listeners
+
+        assert wait_for_listeners(self.app, timeout), "the bot's work did not finish"
+
     def stop(self) -> None:
         from bot.slack.app import shutdown_app
 

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from bot.commands import COMMAND_MODULES
-from bot.slack.commands import SUBCOMMANDS
+from bot.slack.registry import REGISTRY
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
@@ -32,7 +32,7 @@ def test_every_setting_is_in_the_configuration_table_and_the_env_example() -> No
 
 
 def test_every_slack_subcommand_and_cli_command_is_documented() -> None:
-    for name in SUBCOMMANDS:
+    for name in REGISTRY.names():
         assert f"`/papers {name}" in README or (name == "search" and "/papers search" in README), name
     for name in COMMAND_MODULES:
         assert f"`paperbot {name}" in README, name

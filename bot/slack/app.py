@@ -1,4 +1,9 @@
-"""The Bolt app: Web API client with retries, signature checking, fast acks, listeners.
+"""The Bolt app: Web API client with retries, signature checking, fast acks, and each feature's listeners.
+
+`create_app` builds the Bolt App and calls each feature's `register` (search, topics, digest, reactions,
+links, reading list, export, App Home), which registers that feature's Bolt listeners and binds its
+`/papers` subcommands in the command registry (commands.py, registry.py). The features use the services the
+composition root built (bot/services.py); nothing here constructs core services.
 
 Ack strategy: `process_before_response=True` with lazy listeners. Bolt then runs each listener's ack
 function inline on the server thread that received the request (nothing but `ack()`), and hands the real
@@ -12,7 +17,8 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import App, BoltResponse
@@ -20,15 +26,16 @@ from slack_sdk import WebClient
 
 from bot.config import Settings
 from bot.services import Services
-from bot.slack import listeners
-from bot.slack.plumbing import RecentIds
+from bot.slack import blocks, commands, digest, export, home, links, reactions, reading_list, search, topics
+from bot.slack.channel_names import ChannelNames
+from bot.slack.plumbing import EPHEMERAL, new_ref
 from bot.slack.retry import retry_handlers
+from bot.store.protocols import EventDedupRepository
 
 log = logging.getLogger(__name__)
+errors_log = logging.getLogger("bot.slack")  # where every listener logs `slack.error ref=…`
 
 WORKERS = 8
-EVENT_DEDUPE_SECONDS = 3600.0
-EVENT_DEDUPE_MAX = 10_000
 IDEMPOTENT_EVENTS = frozenset({"reaction_added", "reaction_removed"})  # see _skip_retried_events
 
 
@@ -62,6 +69,37 @@ class _DropClientTokenWarning(logging.Filter):
 _bolt_filter = _DropClientTokenWarning()
 
 
+class ListenerPool(ThreadPoolExecutor):
+    """Bolt's listener pool, counting the work in flight (lazy listeners and the queues of work.py, which
+    submit from inside running work), so a caller can wait until everything received has been handled."""
+
+    def __init__(self, max_workers: int, thread_name_prefix: str) -> None:
+        super().__init__(max_workers=max_workers, thread_name_prefix=thread_name_prefix)
+        self._in_flight = 0
+        self._changed = threading.Condition()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        with self._changed:
+            self._in_flight += 1
+        try:
+            future = super().submit(fn, *args, **kwargs)
+        except BaseException:
+            self._finished(None)
+            raise
+        future.add_done_callback(self._finished)
+        return future
+
+    def _finished(self, _future: Future[Any] | None) -> None:
+        with self._changed:
+            self._in_flight -= 1
+            self._changed.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """True once no work is queued or running (work queued later by a timer is not counted)."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._in_flight == 0, timeout)
+
+
 def create_app(
     settings: Settings,
     services: Services,
@@ -85,14 +123,39 @@ def create_app(
         request_verification_enabled=True,
         token_verification_enabled=verify_token,
         process_before_response=True,
-        listener_executor=ThreadPoolExecutor(max_workers=workers, thread_name_prefix="paperbot-worker"),
+        listener_executor=ListenerPool(max_workers=workers, thread_name_prefix="paperbot-worker"),
     )
-    _skip_retried_events(app)
-    listeners.register(app, settings, services)
+    _skip_retried_events(app, services.events)
+    _register_features(app, settings, services)
     return app
 
 
-def _skip_retried_events(app: App) -> None:
+def _register_features(app: App, settings: Settings, services: Services) -> None:
+    channel_names = ChannelNames(services.posts)  # learned from payloads, for `channel:#name` in searches
+    router = commands.register(app, settings, channel_names)
+    search.register(app, services, router, channel_names)
+    topics.register(app, services, router)
+    digest.register(app, services, router)
+    home_tab = home.register(app, services)
+    reading_list.register(app, services, router, home_tab)
+    export.register(app, services, router, channel_names)
+    reactions.register(app, services)
+    links.register(app, services)
+    if unbound := router.registry.unbound():
+        raise RuntimeError(f"subcommands without a handler: {unbound}")
+
+    @app.error
+    def on_unhandled(error: Exception, body: Any) -> BoltResponse | None:
+        """Errors outside the lazy work (an ack function, a middleware): log, and apologise if we can."""
+        ref = new_ref()
+        errors_log.error("slack.error ref=%s event=bolt", ref, exc_info=error)
+        if isinstance(body, dict) and body.get("command"):
+            apology = {**blocks.apology(ref), "response_type": EPHEMERAL}
+            return BoltResponse(status=200, body=apology)
+        return None
+
+
+def _skip_retried_events(app: App, events: EventDedupRepository) -> None:
     """Slack re-sends an event it thinks went unanswered; handle each event_id once.
 
     Except save reactions: their ack writes the save, idempotently, and must answer 200 only once it is on
@@ -100,13 +163,12 @@ def _skip_retried_events(app: App) -> None:
     from here would acknowledge a save that may never be written; so each delivery does its own (cheap,
     idempotent) write, and a repeat tells nobody twice. (Bolt's middleware cannot wait for the listener: its
     `next()` only lets the request through.)"""
-    seen = RecentIds(EVENT_DEDUPE_SECONDS, EVENT_DEDUPE_MAX)
 
     @app.middleware
-    def once_per_event(body: dict[str, Any], next_: Any) -> BoltResponse | None:
+    def once_per_event(body: dict[str, Any], next_: Callable[[], BoltResponse | None]) -> BoltResponse | None:
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         kind = (body.get("event") or {}).get("type")
-        if isinstance(event_id, str) and kind not in IDEMPOTENT_EVENTS and not seen.add(event_id):
+        if isinstance(event_id, str) and kind not in IDEMPOTENT_EVENTS and not events.first_delivery(event_id):
             log.info("slack.event.duplicate event_id=%s", event_id)
             return BoltResponse(status=200, body="")
         return next_()
@@ -114,9 +176,15 @@ def _skip_retried_events(app: App) -> None:
 
 def tune_for_latency() -> None:
     """Process-wide: let a thread waiting for the GIL (a server thread with an ack to send) in after 1 ms
-    instead of 5 ms while workers are busy searching (with the slow search of listeners.SEARCH_CONCURRENCY's
+    instead of 5 ms while workers are busy searching (with the slow search of search.SEARCH_CONCURRENCY's
     note: ack p95 97 ms -> 26 ms)."""
     sys.setswitchinterval(0.001)
+
+
+def wait_for_listeners(app: App, timeout: float = 10.0) -> bool:
+    """Wait until every request received so far has been handled, work queues included; True if so."""
+    executor = app.listener_runner.listener_executor
+    return executor.wait_idle(timeout) if isinstance(executor, ListenerPool) else False
 
 
 def shutdown_app(app: App, timeout: float = 20.0) -> bool:

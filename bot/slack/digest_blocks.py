@@ -1,7 +1,8 @@
 """Block Kit for digests: the header message, one reply per paper, previews and the settings replies.
 
-Built on bot/slack/blocks.py (its paper rendering, escaping and limit checks): every outside string (titles,
-topics, Slack errors) is escaped there exactly once, and every payload goes through `blocks.message`.
+Built on bot/slack/blocks.py (escaping and limit checks) and paper_card.py (how a paper looks): every outside
+string (titles, topics, Slack errors) is escaped there exactly once, and every payload goes through
+`blocks.message`.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from bot.digest.selection import Pick, Plan, TopicCount
+from bot.digest.selection import Pick, Plan
 from bot.digest.settings import ChannelDigest
 from bot.slack import blocks as b
+from bot.slack.paper_card import PaperLike, paper_blocks, paper_fallback, paper_links, paper_text, paper_title
 
 HEADER_TITLE_CHARS = 110
 PREVIEW_SHOWN = 15
@@ -28,16 +30,12 @@ def nice_day(day: date) -> str:
     return f"{day:%A} {day.day} {day:%B}"
 
 
-def _papers(n: int) -> str:
-    return f"{n} paper" + ("" if n == 1 else "s")
-
-
 def _topics_line(topics: Sequence[str], limit: int = 8) -> str:
     shown = "; ".join(b.quoted(t, 60) for t in topics[:limit])
     return shown + (f" and {len(topics) - limit} more" if len(topics) > limit else "")
 
 
-def digest_header(channel: ChannelDigest, day: date, items: Sequence[tuple[Mapping[str, Any], Pick]],
+def digest_header(channel: ChannelDigest, day: date, items: Sequence[tuple[PaperLike, Pick]],
                   *, command: str) -> b.Message:
     """The top-level message of a digest: what is in the thread, one line per paper."""
     when = nice_day(day)
@@ -48,28 +46,28 @@ def digest_header(channel: ChannelDigest, day: date, items: Sequence[tuple[Mappi
                       f"topics.", block_id=header_block_id(day)),
             b.context(f"Topics: {_topics_line(channel.topics)} · tune them with {b.code(command + ' topics')}"),
         ])
-    count = _papers(len(items))
+    count = b.n_papers(len(items))
     lines = []
     for position, (record, _pick) in enumerate(items, 1):
-        title = b.truncate_plain(b.paper_title(record), HEADER_TITLE_CHARS)
-        lines.append(f"{position}. {b.link(b.paper_links(record)['abs'], title)}")
+        title = b.truncate_plain(paper_title(record), HEADER_TITLE_CHARS)
+        lines.append(f"{position}. {b.link(paper_links(record)['abs'], title)}")
     intro = (f":newspaper: *Papers for {b.escape_mrkdwn(when)}*: {count} matching this channel's topics, "
              f"one reply each in the thread :thread:")
     blocks = [b.section(intro, block_id=header_block_id(day)), *b.line_sections(lines)]
     blocks.append(b.context(f"React to a paper's reply to save it · topics: {_topics_line(channel.topics)} · "
                             f"{b.code(command + ' digest preview')} shows what comes next"))
-    titles = "; ".join(b.paper_fallback(record) for record, _ in items[:10])
+    titles = "; ".join(paper_fallback(record) for record, _ in items[:10])
     return b.message(f"Papers for {b.escape_mrkdwn(when)}: {count}: {titles}", blocks)
 
 
-def digest_paper(record: Mapping[str, Any], pick: Pick, position: int, total: int) -> b.Message:
+def digest_paper(record: PaperLike, pick: Pick, position: int, total: int) -> b.Message:
     """One paper of a digest (a thread reply): the paper with its Save button, and why it is here."""
-    blocks = b.paper_blocks(record, abstract_chars=DIGEST_ABSTRACT_CHARS, share=False)  # it is in the channel
+    blocks = paper_blocks(record, abstract_chars=DIGEST_ABSTRACT_CHARS, share=False)  # it is in the channel
     blocks.append(b.context(f"{position}/{total} · matches {b.quoted(pick.topic, 80)}"))
-    return b.message(f"{position}/{total}: {b.paper_fallback(record)}", blocks)
+    return b.message(f"{position}/{total}: {paper_fallback(record)}", blocks)
 
 
-def digest_preview(plan: Plan, records: Mapping[str, Mapping[str, Any]], channel: ChannelDigest, *,
+def digest_preview(plan: Plan, records: Mapping[str, PaperLike], channel: ChannelDigest, *,
                    next_digest: bool, command: str) -> b.Message:
     """Ephemeral: what the digest would post now (nothing is recorded)."""
     which = "The next digest would" if next_digest else "Today's digest would"
@@ -77,11 +75,11 @@ def digest_preview(plan: Plan, records: Mapping[str, Mapping[str, Any]], channel
         return b.note(f"This channel watches no topics, so its digest would be empty. Add one with "
                       f"{b.code(command + ' watch diffusion models')}.")
     if not plan.picks:
-        text = (f"{which} post nothing so far: none of the {_papers(plan.candidates)} new from this channel's "
+        text = (f"{which} post nothing so far: none of the {b.n_papers(plan.candidates)} new from this channel's "
                 f"sources matches its topics.")
         return b.message(text, [b.section(text), b.context(f"Topics: {_topics_line(channel.topics)} · "
                                                            f"{b.code(command + ' topics')} shows 7-day counts")])
-    summary = (f"*{which} post {_papers(len(plan.picks))}* (of {plan.candidates} new from this channel's "
+    summary = (f"*{which} post {b.n_papers(len(plan.picks))}* (of {plan.candidates} new from this channel's "
                f"sources" + (f"; {len(plan.skipped)} more matched but are over the maximum of "
                              f"{channel.max_papers}" if plan.skipped else "") + ")")
     blocks: list[b.Block] = [b.section(summary)]
@@ -90,13 +88,13 @@ def digest_preview(plan: Plan, records: Mapping[str, Mapping[str, Any]], channel
         record = records.get(pick.paper_id)
         if record is None:
             continue
-        blocks.append(b.section(b.paper_text(record, abstract_chars=0)))
+        blocks.append(b.section(paper_text(record, abstract_chars=0)))
         blocks.append(b.context(f"{position}. matches {b.quoted(pick.topic, 80)} · score {pick.score:.2f}"))
     if len(plan.picks) > len(shown):
         blocks.append(b.context(f"…and {len(plan.picks) - len(shown)} more."))
     blocks.append(b.context(f"Only you can see this preview; nothing was posted. "
                             f"{b.code(command + ' digest')} posts today's digest now."))
-    titles = "; ".join(b.paper_fallback(records[p.paper_id]) for p in shown if p.paper_id in records)
+    titles = "; ".join(paper_fallback(records[p.paper_id]) for p in shown if p.paper_id in records)
     return b.message(f"{summary.replace('*', '')}: {titles}", blocks)
 
 
@@ -104,7 +102,7 @@ def digest_posting(doc: Mapping[str, Any]) -> b.Message:
     n = len(doc.get("picks", []))
     if not n:
         return b.note("Posting today's digest now: nothing new matched this channel's topics.")
-    return b.note(f"Posting today's digest now: {_papers(n)}, in a thread under one message.")
+    return b.note(f"Posting today's digest now: {b.n_papers(n)}, in a thread under one message.")
 
 
 def digest_result(result: Any, command: str) -> b.Message | None:
@@ -112,7 +110,7 @@ def digest_result(result: Any, command: str) -> b.Message | None:
     if result.status == "already":
         doc = result.doc or {}
         at = str(doc.get("done_at") or "")[11:16]
-        return b.note(f"Today's digest was already posted ({_papers(int(doc.get('posted') or 0))}"
+        return b.note(f"Today's digest was already posted ({b.n_papers(int(doc.get('posted') or 0))}"
                       + (f", at {b.escape_mrkdwn(at)} UTC" if at else "") + f"). "
                       f"{b.code(command + ' digest preview')} shows what the next one would contain.")
     if result.status == "empty":
@@ -152,7 +150,7 @@ def schedule_status(channel: ChannelDigest, next_due: datetime | None, *, comman
     if not s.enabled:
         lines.append(f"*Digest: off.* Turn it on with {b.code(command + ' schedule 09:00')}.")
     else:
-        lines.append(f"*Digest:* {b.escape_mrkdwn(s.describe())}, at most {_papers(channel.max_papers)}"
+        lines.append(f"*Digest:* {b.escape_mrkdwn(s.describe())}, at most {b.n_papers(channel.max_papers)}"
                      + (", posts a note on quiet days" if channel.post_empty else ", nothing on quiet days") + ".")
     lines.append(f"*Sources:* {sources_text(channel.sources)}")
     if channel.paused:
@@ -189,26 +187,3 @@ def sources_status(channel: ChannelDigest, command: str) -> b.Message:
 def problem(text: str, example: str, command: str) -> b.Message:
     """A friendly refusal: `text` is plain (it may quote what the user typed), `example` a command to try."""
     return b.note(f"{b.escape_mrkdwn(text)}\nFor example: {b.code(command + ' ' + example)}")
-
-
-def topics_with_counts(channel: ChannelDigest, counts: Sequence[TopicCount], command: str, *,
-                       may_configure: bool = True, days: int = 7) -> b.Message:
-    """`/papers topics`: each topic with how many of the last `days` days' papers it would have matched."""
-    if not counts:
-        return b.topics_list([], command, may_configure=may_configure)
-    n = f"{len(counts)} topic" + ("" if len(counts) == 1 else "s")
-    lines = [f"{i}. {b.escape_mrkdwn(b.truncate_plain(c.topic, b.TOPIC_DISPLAY_CHARS))} — "
-             + (f"_matches nothing: {b.escape_mrkdwn(b.truncate_plain(c.problem, 200))}_" if c.problem
-                else _papers(c.count))
-             for i, c in enumerate(counts, 1)]
-    blocks: list[b.Block] = [b.section(f"*This channel watches {n}* (papers each matched in the last {days} days "
-                                       f"from {sources_text(channel.sources)}):")]
-    blocks.extend(b.line_sections(lines))
-    tips = (f"A topic with 0 may be too narrow (or misspelt); one with dozens a day floods the digest "
-            f"(at most {channel.max_papers} a day are posted).")
-    if may_configure:
-        tips += (f" Add: {b.code(command + ' watch <topic>')} · remove: "
-                 f"{b.code(command + ' unwatch <topic or number>')}")
-    blocks.append(b.context(tips))
-    return b.message(f"This channel watches {n}: " + "; ".join(f"{b.escape_mrkdwn(c.topic)} ({c.count})"
-                                                              for c in counts), blocks)

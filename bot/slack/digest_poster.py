@@ -22,6 +22,7 @@ from slack_sdk.errors import SlackApiError
 from bot.digest.selection import Pick
 from bot.digest.service import GONE_ERRORS, ChannelGone, PostError, RateLimited
 from bot.digest.settings import ChannelDigest
+from bot.papers import PaperRecord
 from bot.slack import digest_blocks
 from bot.slack.plumbing import slack_error
 from bot.slack.retry import retry_handlers
@@ -79,10 +80,10 @@ class SlackPoster:
             raise PostError(f"connection_error:{type(exc).__name__}") from None
         return str(response["ts"])
 
-    def header(self, channel: ChannelDigest, day: date, items: Sequence[tuple[dict[str, Any], Pick]]) -> str:
+    def header(self, channel: ChannelDigest, day: date, items: Sequence[tuple[PaperRecord, Pick]]) -> str:
         return self._post(channel.channel, digest_blocks.digest_header(channel, day, items, command=self.command))
 
-    def paper(self, channel: ChannelDigest, day: date, record: dict[str, Any], pick: Pick, position: int,
+    def paper(self, channel: ChannelDigest, day: date, record: PaperRecord, pick: Pick, position: int,
               total: int, thread_ts: str) -> str:
         return self._post(channel.channel, digest_blocks.digest_paper(record, pick, position, total), thread_ts)
 

@@ -1,5 +1,11 @@
-"""Small pieces every listener module shares: reference ids for apologies, an expiring set of ids (event
-and share de-duplication), and the response-URL poster."""
+"""Small pieces every feature's listeners share: reference ids for apologies, the response-URL poster, what
+a button click carries, the log-and-apologise guard around lazy work, and `write_before_ack` (a durable
+write in the ack function, or HTTP 500 with a reference).
+
+Ack strategy (see app.py): Bolt runs each listener's ack function inline on the server thread, before the
+HTTP 200, and its lazy functions afterwards on the worker pool. What the ack function did reaches the lazy
+function in Bolt's context under CONTEXT_KEY (Bolt copies the context, not the function's locals).
+"""
 
 from __future__ import annotations
 
@@ -9,10 +15,11 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
+from slack_bolt import Ack, BoltContext, BoltResponse
 from slack_sdk.webhook import WebhookClient
 
 from bot.slack import blocks
@@ -21,6 +28,15 @@ from bot.slack.retry import retry_handlers
 log = logging.getLogger("bot.slack")
 
 EPHEMERAL = "ephemeral"
+IN_CHANNEL = "in_channel"
+CONTEXT_KEY = "paperbot_save"  # what the ack function did, for the lazy work function
+
+Answer = tuple[blocks.Message, str]  # a reply and its response_type (EPHEMERAL or IN_CHANNEL)
+
+
+def mapping(value: object) -> Mapping[str, Any]:
+    """`value` if it is a JSON object, else an empty one: Slack's payloads are read defensively."""
+    return value if isinstance(value, Mapping) else {}
 
 
 def slack_error(exc: BaseException) -> str:
@@ -108,3 +124,81 @@ class Click:
         channel = (body.get("channel") or {}).get("id") or container.get("channel_id") or ""
         return cls(user=str((body.get("user") or {}).get("id", "")), channel=str(channel),
                    ts=container.get("message_ts"), value=str(action.get("value", "")))
+
+
+# --- acks ---------------------------------------------------------------------------------------------------
+
+
+def ack_now(ack: Ack) -> None:
+    """The ack function of listeners whose work can wait: answer 200 at once."""
+    ack()
+
+
+AckListener = Callable[[dict[str, Any], BoltContext, Ack], BoltResponse | None]
+
+
+def write_before_ack(logger: logging.Logger,
+                     describe: Callable[[Mapping[str, Any]], str]) -> Callable[
+        [Callable[[Mapping[str, Any]], dict[str, Any] | None]], AckListener]:
+    """Turn `write(body) -> summary` into an ack function that does the write before the HTTP 200.
+
+    The summary (None: nothing to do) goes to the lazy work in the context under CONTEXT_KEY. If the write
+    raises, nothing is acknowledged: the answer is a 500 (Slack retries events; a button shows its error),
+    the traceback is logged as `slack.error ref=… {describe(body)}`, and the lazy work finds
+    `{"kind": "error", "ref": ref}` so it can tell the user."""
+
+    def decorate(write: Callable[[Mapping[str, Any]], dict[str, Any] | None]) -> AckListener:
+        def ack_function(body: dict[str, Any], context: BoltContext, ack: Ack) -> BoltResponse | None:
+            try:
+                summary = write(body)
+            except Exception:
+                ref = new_ref()
+                logger.exception("slack.error ref=%s %s", ref, describe(body))
+                context[CONTEXT_KEY] = {"kind": "error", "ref": ref}
+                return BoltResponse(status=500, body="")
+            if summary is not None:
+                context[CONTEXT_KEY] = summary
+            ack()
+            return None
+
+        ack_function.__name__ = write.__name__
+        return ack_function
+
+    return decorate
+
+
+# --- lazy work ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """What one listener run did, for its log line."""
+
+    fields: dict[str, Any] = field(default_factory=dict)
+    status: str = "ok"
+
+
+def _kv(fields: Mapping[str, Any]) -> str:
+    return " ".join(f"{k}={v}" for k, v in fields.items())
+
+
+@contextlib.contextmanager
+def guarded(event: str, reply: Responder | None, **fields: Any) -> Iterator[Outcome]:
+    """Time the work, log one line for it, and turn any exception into an apology with a reference."""
+    outcome = Outcome(fields=dict(fields))
+    started = time.monotonic()
+    try:
+        yield outcome
+    except Exception:
+        ref = new_ref()
+        outcome.status = f"error ref={ref}"
+        log.exception("slack.error ref=%s event=%s %s", ref, event, _kv(fields))
+        if reply is not None:
+            reply(blocks.apology(ref))
+    finally:
+        ms = (time.monotonic() - started) * 1000
+        log.info("%s %s ms=%d status=%s", event, _kv(outcome.fields), ms, outcome.status)
+
+
+def responder(body: Mapping[str, Any], timeout: float) -> Responder:
+    return Responder(body.get("response_url"), timeout)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 from typing import Any
 
 from slack_sdk.http_retry.builtin_handlers import (
@@ -9,7 +11,41 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
 from slack_sdk.http_retry.handler import RetryHandler
+from slack_sdk.http_retry.jitter import Jitter
+
+# slack_sdk's defaults, read at each retry so a test can shorten the waits: the first wait after a 5xx or a
+# dropped connection is BACKOFF_FACTOR s, doubling; every wait gets up to JITTER_SECONDS of random extra.
+BACKOFF_FACTOR = 0.5
+JITTER_SECONDS = 1.0
+
+
+class _Jitter(Jitter):
+    def recalculate(self, duration: float) -> float:
+        return duration + random.random() * JITTER_SECONDS
+
+
+class _Backoff(BackoffRetryIntervalCalculator):
+    def __init__(self) -> None:
+        super().__init__(jitter=_Jitter())
+
+    def calculate_sleep_duration(self, current_attempt: int) -> float:
+        return self.jitter.recalculate(BACKOFF_FACTOR * (2 ** current_attempt))
+
+
+class _RateLimitRetryHandler(RateLimitErrorRetryHandler):
+    """slack_sdk's handler (sleep Retry-After plus jitter, then retry), with the jitter of JITTER_SECONDS."""
+
+    def prepare_for_next_attempt(self, *, state: Any, request: Any, response: Any = None,
+                                 error: Any = None) -> None:
+        if response is None:
+            raise error
+        state.next_attempt_requested = True
+        retry_after = next((v for k, v in response.headers.items() if k.lower() == "retry-after"), None)
+        duration = 1 if retry_after is None else int(retry_after[0])
+        time.sleep(duration + random.random() * JITTER_SECONDS)
+        state.increment_current_attempt()
 
 
 class GatewayErrorRetryHandler(ServerErrorRetryHandler):
@@ -25,8 +61,9 @@ def retry_handlers(*, ambiguous: bool = True) -> list[RetryHandler]:
     posts that must appear exactly once, whose caller checks the channel before trying again."""
     handlers: list[RetryHandler] = [
         # Sleeps Retry-After (plus up to 1 s of jitter) before each retry. A 429 means nothing was done.
-        RateLimitErrorRetryHandler(max_retry_count=3),
+        _RateLimitRetryHandler(max_retry_count=3),
     ]
     if ambiguous:
-        handlers += [ConnectionErrorRetryHandler(max_retry_count=2), GatewayErrorRetryHandler(max_retry_count=2)]
+        handlers += [ConnectionErrorRetryHandler(max_retry_count=2, interval_calculator=_Backoff()),
+                     GatewayErrorRetryHandler(max_retry_count=2, interval_calculator=_Backoff())]
     return handlers

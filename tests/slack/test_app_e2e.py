@@ -111,7 +111,7 @@ def test_unsigned_wrongly_signed_and_stale_requests_get_401(stack: SlackStack) -
     assert valid.response.status_code == 200, "within 5 minutes is fine"
     assert valid.response_url is not None
     stack.slack.wait_for_responses(valid.response_url)  # under load the answer may take a while
-    time.sleep(0.3)
+    stack.settle()
     assert len(stack.slack.response_posts) == 1, "only the valid request was answered"
     assert stack.services.channels.topics("C0GENERAL") == []
     assert not stack.slack.calls_to("views.publish")
@@ -369,7 +369,7 @@ def test_an_exception_before_the_ack_still_answers_with_a_reference(
     def failing_ack(ack: Any) -> None:
         raise RuntimeError("ack exploded")
 
-    monkeypatch.setattr("bot.slack.listeners._ack_now", failing_ack)
+    monkeypatch.setattr("bot.slack.commands.ack_now", failing_ack)
     stack = slack_stack_factory(corpus())
     with caplog.at_level(logging.ERROR, logger="bot.slack"):
         sent = stack.driver.command("topics")
@@ -393,7 +393,7 @@ def test_app_home_event_publishes_the_home_tab_once_even_when_slack_retries(stac
     retry = stack.driver.event(event, event_id="Ev0HOME0001", retry_num=1)
     assert retry.response.status_code == 200
     stack.driver.event({**event, "tab": "messages"})
-    time.sleep(0.3)
+    stack.settle()
     assert len(stack.slack.calls_to("views.publish")) == 1
 
 

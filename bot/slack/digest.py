@@ -1,65 +1,55 @@
-"""`/papers digest`, `digest preview`, `schedule`, `sources` and `topics` (with 7-day counts).
+"""`/papers digest`, `digest preview`, `schedule` and `sources`: a channel's digest, now or on its schedule.
 
-Parse what was typed, call bot.digest, render with digest_blocks. Settings changes are announced in the
-channel (they change what everyone there gets); views and refusals are ephemeral. Posting a digest now and
-changing settings are limited to PAPERBOT_ADMINS when that is set, like `watch`.
+Parse what was typed, call the digest service (`services.digests`), render with digest_blocks. Settings
+changes are announced in the channel (they change what everyone there gets); views and refusals are
+ephemeral. Posting a digest now and changing settings are limited to PAPERBOT_ADMINS when that is set, like
+`watch`; everyone may look. The digests themselves are posted by digest_poster.py.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import App
 
-from bot.config import Settings
 from bot.digest.schedule import ScheduleError, parse_schedule_args
 from bot.digest.service import DigestService
 from bot.digest.settings import ChannelDigest, SourcesError, parse_sources
 from bot.slack import blocks, digest_blocks
+from bot.slack.commands import CommandRouter
+from bot.slack.plumbing import EPHEMERAL, IN_CHANNEL, Answer, Responder
+from bot.slack.registry import Invocation
+from bot.store.documents import DigestDoc
 
 if TYPE_CHECKING:
     from bot.services import Services
 
 log = logging.getLogger("bot.slack.digest")
 
-EPHEMERAL = "ephemeral"
-IN_CHANNEL = "in_channel"
-SUBCOMMANDS = frozenset({"digest", "schedule", "sources", "topics"})
 
-Reply = Callable[..., Any]
-Answer = tuple[blocks.Message, str]
-
-class DigestHandlers:
-    def __init__(self, settings: Settings, service: DigestService, may_configure: Callable[[str], bool]) -> None:
-        self.settings = settings
+class Digests:
+    def __init__(self, services: Services, service: DigestService) -> None:
+        self.settings = services.settings
         self.service = service
-        self.may_configure = may_configure
-        self.command = settings.command
+        self.command = services.settings.command
 
-    def handle(self, name: str, args: str, user: str, channel: str, fields: dict[str, Any],
-               reply: Reply | None = None) -> Answer:
-        """The answer to one of SUBCOMMANDS; `reply` (the response URL) carries progress for long work."""
-        words = args.split()
-        if name == "topics":
-            return self.topics(user, channel)
-        if name == "schedule":
-            return self.schedule(args, user, channel, fields)
-        if name == "sources":
-            return self.sources(args, user, channel, fields)
+    def digest(self, inv: Invocation) -> Answer:
+        """`digest` (post now), `digest preview`, `digest settings`; the response URL carries progress."""
+        words = inv.args.split()
         sub = words[0].casefold() if words else ""
+        fields = inv.fields
         if sub in ("preview", "peek", "show"):
             fields["mode"] = "preview"
-            return self.preview(channel)
+            return self.preview(inv.channel)
         if sub in ("", "now", "post"):
             fields["mode"] = "post"
-            return self.post_now(user, channel, fields, reply)
+            return self.post_now(inv, inv.reply)
         if sub in ("settings", "schedule", "status"):
-            return self.schedule("", user, channel, fields)
+            return self.show_schedule(inv.channel)
         fields["refused"] = "usage"
-        return digest_blocks.problem(f"I don't know “digest {args}”.", "digest preview", self.command), EPHEMERAL
+        return digest_blocks.problem(f"I don't know “digest {inv.args}”.", "digest preview", self.command), EPHEMERAL
 
     def _refuse(self, fields: dict[str, Any]) -> Answer:
         fields["refused"] = "not_admin"
@@ -67,12 +57,6 @@ class DigestHandlers:
                                   "early", still=("schedule", "digest preview")), EPHEMERAL
 
     # --- views ---
-
-    def topics(self, user: str, channel: str) -> Answer:
-        state = self.service.channel(channel)
-        counts = self.service.topic_counts(state) if state.topics else []
-        return digest_blocks.topics_with_counts(state, counts, self.command,
-                                                may_configure=self.may_configure(user)), EPHEMERAL
 
     def preview(self, channel: str) -> Answer:
         state = self.service.channel(channel)
@@ -83,8 +67,9 @@ class DigestHandlers:
 
     # --- actions ---
 
-    def post_now(self, user: str, channel: str, fields: dict[str, Any], reply: Reply | None) -> Answer:
-        if not self.may_configure(user):
+    def post_now(self, inv: Invocation, reply: Responder | None) -> Answer:
+        channel, fields = inv.channel, inv.fields
+        if not inv.may_configure:
             return self._refuse(fields)
         state = self.service.channel(channel)
         if not state.topics:
@@ -94,7 +79,7 @@ class DigestHandlers:
         day = self.service.today(state)
         told: list[bool] = []
 
-        def on_plan(doc: dict[str, Any]) -> None:
+        def on_plan(doc: DigestDoc) -> None:
             # Tell the user what is coming before the paced posting starts (it takes a second per paper).
             if reply is not None and doc.get("status") != "done" and doc.get("picks"):
                 reply(digest_blocks.digest_posting(doc))
@@ -111,12 +96,16 @@ class DigestHandlers:
                 answer = blocks.note("Today's digest is in the channel.")
         return answer, EPHEMERAL
 
-    def schedule(self, args: str, user: str, channel: str, fields: dict[str, Any]) -> Answer:
+    def show_schedule(self, channel: str) -> Answer:
+        state = self.service.channel(channel)
+        now = self.service.clock()
+        return digest_blocks.schedule_status(state, self._next_due(state, now), command=self.command), EPHEMERAL
+
+    def schedule(self, inv: Invocation) -> Answer:
+        args, user, channel, fields = inv.args, inv.user, inv.channel, inv.fields
         if not args.strip():
-            state = self.service.channel(channel)
-            now = self.service.clock()
-            return digest_blocks.schedule_status(state, self._next_due(state, now), command=self.command), EPHEMERAL
-        if not self.may_configure(user):
+            return self.show_schedule(channel)
+        if not inv.may_configure:
             return self._refuse(fields)
         try:
             change = parse_schedule_args(args)
@@ -139,10 +128,11 @@ class DigestHandlers:
             after = max(after or now, state.schedule.due_at(self.service.today(state, now)) + timedelta(seconds=1))
         return state.schedule.next_due(now, after=after)
 
-    def sources(self, args: str, user: str, channel: str, fields: dict[str, Any]) -> Answer:
+    def sources(self, inv: Invocation) -> Answer:
+        args, user, channel, fields = inv.args, inv.user, inv.channel, inv.fields
         if not args.strip():
             return digest_blocks.sources_status(self.service.channel(channel), self.command), EPHEMERAL
-        if not self.may_configure(user):
+        if not inv.may_configure:
             return self._refuse(fields)
         try:
             chosen = parse_sources(args)
@@ -154,9 +144,11 @@ class DigestHandlers:
         return digest_blocks.sources_changed(user, state), IN_CHANNEL
 
 
-
-def register(app: App, settings: Settings, services: Services,
-             may_configure: Callable[[str], bool]) -> DigestHandlers:
-    """The digest subcommands' handlers for `app` (bot/slack/listeners.py dispatches SUBCOMMANDS to them)."""
-    return DigestHandlers(settings, services.digests, may_configure)
-
+def register(app: App, services: Services, commands: CommandRouter) -> Digests:
+    """Binds the subcommands; the digest has no Bolt listener of its own (a paper's Save button is the
+    reading list's)."""
+    feature = Digests(services, services.digests)
+    commands.registry.bind("digest", feature.digest)
+    commands.registry.bind("schedule", feature.schedule)
+    commands.registry.bind("sources", feature.sources)
+    return feature

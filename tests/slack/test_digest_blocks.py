@@ -11,7 +11,7 @@ from bot.digest.schedule import WEEKDAYS, Schedule
 from bot.digest.selection import Pick, Plan, TopicCount
 from bot.digest.settings import ChannelDigest
 from bot.papers import new_record
-from bot.slack import digest_blocks
+from bot.slack import digest_blocks, topics_blocks
 
 EVIL = "<!channel> Free GPUs <@U0ATTACKER> & <https://evil.example|click>"
 DAY = date(2024, 5, 17)
@@ -74,15 +74,17 @@ def test_the_preview_shows_papers_and_says_nothing_was_posted() -> None:
     assert "The next digest would post nothing so far" in empty["text"]
 
 
-def test_topics_with_counts_and_schedule_status() -> None:
+def test_topics_with_counts() -> None:
     counts = [TopicCount(EVIL, 3), TopicCount("diffusion", 41), TopicCount("however", 0, "'however' is too common")]
-    message = digest_blocks.topics_with_counts(channel(sources=("hf", "cs.LG")), counts, "/papers")
+    message = topics_blocks.topics_with_counts(channel(sources=("hf", "cs.LG")), counts, "/papers")
     assert_slack_accepts(message)
     body = "\n".join(b["text"]["text"] for b in message["blocks"] if b["type"] == "section")
     assert "1. &lt;!channel&gt;" in body and "— 3 papers" in body and "2. diffusion — 41 papers" in body
     assert "Hugging Face Daily Papers, arXiv cs.LG" in body
     assert "3. however — _matches nothing: 'however' is too common_" in body
 
+
+def test_schedule_status() -> None:
     status = digest_blocks.schedule_status(channel(paused="not_in_channel"), None, command="/papers",
                                            changed_by="U0ALICE")
     assert_slack_accepts(status)

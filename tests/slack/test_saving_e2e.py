@@ -132,7 +132,7 @@ def test_slack_retries_and_double_reactions_save_once(stack: SlackStack) -> None
     assert first.response.status_code == 200
     assert saved_ids(stack, "U0BOB") == ["2405.10003"]
     assert stack.services.saves.savers("2405.10003") == {"U0BOB"}
-    time.sleep(0.3)
+    stack.settle()
     assert len([e for e in stack.slack.ephemerals if e["user"] == "U0BOB"]) == 1, "told once"
 
 
@@ -218,8 +218,9 @@ def test_a_message_the_bot_cannot_read_is_explained(sourced_stack: SlackStack) -
 
 
 def test_links_shared_in_channels_are_archived_without_any_reaction(
-        sourced_stack: SlackStack, fake_sources: FakeSources) -> None:
+        sourced_stack: SlackStack, fake_sources: FakeSources, monkeypatch: pytest.MonkeyPatch) -> None:
     stack = sourced_stack
+    monkeypatch.setattr("bot.slack.links.LINK_BATCH_SECONDS", 0.05)  # the batching wait, not what is tested
     fake_sources.add_arxiv(arxiv_entry("2406.00004", "Grokking in modular arithmetic",
                                        published="2024-06-01T00:00:00Z"))
     event = {"type": "message", "channel": "C0GENERAL", "user": "U0CAROL", "ts": f"{time.time():.6f}",
@@ -328,7 +329,7 @@ def test_a_retry_that_arrives_while_the_first_delivery_is_still_writing_is_not_a
     first: dict[str, Any] = {}
     sender = threading.Thread(target=lambda: first.update(sent=stack.driver.event(event, event_id="Ev0RACE0001")))
     sender.start()
-    time.sleep(0.2)
+    assert wait_until(lambda: calls), "the first delivery is writing"
     other = SlackDriver(stack.server.url, SIGNING_SECRET, stack.slack)
     try:
         retry = other.event(event, event_id="Ev0RACE0001", retry_num=1)
@@ -408,7 +409,7 @@ def test_the_empty_list_names_the_configured_save_emoji(slack_stack_factory: Any
 def test_a_slack_error_that_passes_is_retried_not_dropped(
         sourced_stack: SlackStack, fake_sources: FakeSources, monkeypatch: pytest.MonkeyPatch) -> None:
     stack = sourced_stack
-    monkeypatch.setattr("bot.slack.save_listeners.PENDING_RETRY_SECONDS", (0.2, 0.2, 0.2))
+    monkeypatch.setattr("bot.slack.reactions.PENDING_RETRY_SECONDS", (0.2, 0.2, 0.2))
     ts = stack.slack.add_message("C0GENERAL", "https://arxiv.org/abs/2405.10003", user="U0CAROL")
     stack.slack.rate_limit("conversations.history", times=6, retry_after=0)  # more than the client retries
     react(stack, "U0BOB", "C0GENERAL", ts)
