@@ -2,7 +2,7 @@
 
 Builds (or reuses, with `--data-dir`) a data directory holding a synthetic archive of `--papers` papers
 (bench/synthetic.py), `--posts` posted messages in the ledger and `--saves` saves, then replays reactions
-through the code the reaction listener runs before Slack gets its 200 (`bot.slack.save_listeners.reaction_ack`:
+through the code the reaction listener runs before Slack gets its 200 (`bot.slack.reactions.reaction_ack`:
 parse the event, look the message up in the ledger, write the save). Reports p50/p95/p99 per kind of reaction,
 the start-up cost of the in-memory indexes and the size of each file in the data directory, and writes them
 to bench/results/save_bench.json and save_bench.md.
@@ -167,7 +167,7 @@ def measure(path: Path, reactions: int, seed: int) -> dict[str, Any]:
 def _ack_path(settings: Any, saves: Saves, ledger: PostLedger) -> Any:
     """What the reaction listener runs before the 200; falls back to the core when the Slack module is absent."""
     try:
-        from bot.slack.save_listeners import reaction_ack
+        from bot.slack.reactions import reaction_ack
     except ImportError:
         saver = ReactionSaver(saves, ledger, settings.save_emojis)
 
@@ -209,7 +209,7 @@ def write_results(result: dict[str, Any]) -> None:
         "",
         f"Data: {result['papers']:,} papers in the archive, {result['posts']:,} posted messages in the ledger, "
         f"{result['saves_before']:,} saves ({result['saves_after']:,} after the run). Timed: what the reaction "
-        f"listener runs before Slack gets its 200 (`bot.slack.save_listeners.reaction_ack`: parse the event, "
+        f"listener runs before Slack gets its 200 (`bot.slack.reactions.reaction_ack`: parse the event, "
         f"look the message up in the post ledger, write saves.json by temp file + fsync + rename), in-process, "
         f"without the HTTP round trip.",
         "",

@@ -239,7 +239,7 @@ def test_every_scope_is_explained_in_a_comment() -> None:
 
 def test_every_event_the_code_handles_is_declared(built: BuiltApp, manifest: dict[str, Any]) -> None:
     assert built.registered.events == {"reaction_added", "reaction_removed", "app_home_opened", "message"}, \
-        "the saving listeners (bot/slack/save_listeners.py) are not all wired into the app"
+        "the saving listeners (bot/slack/reactions.py, links.py, home.py) are not all wired into the app"
     assert built.registered.events <= declared_event_types(manifest)
     if "message" in built.registered.events:
         assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) & set(MESSAGE_SUBSCRIPTIONS) == \
