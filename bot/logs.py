@@ -6,6 +6,8 @@ import logging
 import sys
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+# Library chatter at INFO is noise for an operator; their warnings still show.
+NOISY_LOGGERS = ("urllib3", "slack_bolt", "slack_sdk", "apscheduler", "waitress")
 
 
 def configure(level: str = "INFO") -> None:
@@ -16,6 +18,5 @@ def configure(level: str = "INFO") -> None:
     handler.setFormatter(logging.Formatter(FORMAT))
     root.addHandler(handler)
     root.setLevel(level)
-    # Library chatter at INFO is noise for an operator; their warnings still show.
-    for noisy in ("urllib3", "slack_bolt", "slack_sdk", "apscheduler", "waitress"):
+    for noisy in NOISY_LOGGERS:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))

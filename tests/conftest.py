@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from cli_runner import PaperbotCLI
 
 
 # --- paper sources: a local Hugging Face + arXiv API (tests/fake_sources.py) ---------------------------
@@ -48,3 +52,12 @@ def slack_stack_factory(tmp_path_factory: pytest.TempPathFactory, monkeypatch: p
     for stack in stacks:
         stack.stop()
     assert problems == [], f"the bot sent Slack something it would reject: {problems}"
+
+
+# --- CLI: `paperbot …` in this process, with only the settings a test gives (tests/cli_runner.py) --------------
+@pytest.fixture
+def paperbot(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+             tmp_path_factory: pytest.TempPathFactory) -> PaperbotCLI:
+    from cli_runner import PaperbotCLI
+
+    return PaperbotCLI(monkeypatch, capsys, tmp_path_factory.mktemp("cwd"))

@@ -1,15 +1,11 @@
 """Settings: defaults, and one clear line naming the variable for every bad value."""
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_runner import settings_environment
 
 from bot.config import ConfigError, load_settings
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_defaults() -> None:
@@ -75,19 +71,7 @@ def test_slack_credentials_checked_only_when_serving() -> None:
     load_settings({"SLACK_BOT_TOKEN": "xoxb-1-2-abc", "SLACK_APP_TOKEN": "xapp-1-A-1-abc"}).require_slack()
 
 
-def test_cli_prints_one_line_not_a_traceback(tmp_path: Path) -> None:
-    env = {"PATH": "/usr/bin:/bin", "PORT": "nope", "PAPERBOT_DATA_DIR": str(tmp_path)}
-    result = subprocess.run([sys.executable, "-m", "bot", "ingest"], capture_output=True, text=True,
-                            env=env, cwd=tmp_path, timeout=60)
-    assert result.returncode == 2
-    expected = "paperbot: configuration error: PORT must be an integer from 1 to 65535 (got 'nope')"
-    assert result.stderr.strip() == expected
-
-
-def test_the_env_file_of_the_working_directory_is_read(tmp_path: Path) -> None:
+def test_the_env_file_of_the_working_directory_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / ".env").write_text("PAPERBOT_COMMAND=/lab\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERBOT_")} | {"PYTHONPATH": str(ROOT)}
-    code = "from bot.config import load_settings; print(load_settings().command)"
-    shown = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
-                           timeout=30)
-    assert shown.stdout.strip() == "/lab", shown.stderr
+    with settings_environment(monkeypatch, {}, tmp_path):
+        assert load_settings().command == "/lab"

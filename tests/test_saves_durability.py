@@ -22,9 +22,9 @@ from typing import Any
 import orjson
 import pytest
 import requests
+from bot_process import Bot, bot_env
 from slack_driver import SIGNING_SECRET, SlackDriver, SlackStack, start_stack
 from slack_emulator import SlackEmulator
-from test_slack_run import Bot, bot_env
 
 from bot.papers import new_record
 from bot.store.files import DataDir
@@ -171,7 +171,7 @@ def seed(data_dir: Path, saved: list[tuple[str, Post]] = ()) -> list[Post]:
 
 
 def start_bot(slack: SlackEmulator, data_dir: Path) -> tuple[Bot, str]:
-    bot = Bot(bot_env(slack, data_dir, PAPERBOT_LOG_LEVEL="INFO"), "--port", "0")
+    bot = Bot(bot_env(slack, data_dir, PAPERBOT_LOG_LEVEL="INFO"), "--port", "0", cwd=data_dir.parent)
     try:
         url = bot.wait_for(r"paperbot\.listening mode=http url=(http://127\.0\.0\.1:\d+)/slack/events").group(1)
         bot.wait_for(r"paperbot\.ready")

@@ -1,17 +1,15 @@
-"""`paperbot doctor` as a real process against the Slack emulator and the fake paper sources: one line per
-check, the right exit status, every check run even when another fails, no traceback, no token printed,
-nothing written and no lock taken."""
+"""`paperbot doctor` against the Slack emulator and the fake paper sources (in this process, and once as a real
+process): one line per check, the right exit status, every check run even when another fails, no traceback,
+no token printed, nothing written and no lock taken."""
 
 from __future__ import annotations
 
-import os
 import re
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_runner import PaperbotCLI, run_process
 from fake_sources import FakeSources
 from slack_driver import SIGNING_SECRET
 from slack_emulator import SlackEmulator
@@ -19,14 +17,9 @@ from slack_emulator import SlackEmulator
 from bot.slack.scopes import REQUIRED_SCOPES
 from bot.store.files import DataDir
 
-pytestmark = pytest.mark.e2e
-
-ROOT = Path(__file__).resolve().parents[1]
-
 
 def doctor_env(slack: SlackEmulator, sources: FakeSources, data_dir: Path, **overrides: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PAPERBOT_", "PORT", "HF_", "ARXIV_"))}
-    env.update(sources.env(data_dir))
+    env = sources.env(data_dir)
     env.update({
         "SLACK_BOT_TOKEN": slack.bot_token,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
@@ -37,11 +30,19 @@ def doctor_env(slack: SlackEmulator, sources: FakeSources, data_dir: Path, **ove
     return env
 
 
-def run_doctor(env: dict[str, str]) -> tuple[int, str, str]:
-    done = subprocess.run([sys.executable, "-m", "bot", "doctor"], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=60)
-    assert "Traceback" not in done.stdout + done.stderr, done.stdout + done.stderr
-    return done.returncode, done.stdout, done.stderr
+class Doctor:
+    def __init__(self, paperbot: PaperbotCLI) -> None:
+        self.paperbot = paperbot
+
+    def __call__(self, env: dict[str, str]) -> tuple[int, str, str]:
+        done = self.paperbot("doctor", env=env)
+        assert "Traceback" not in done.stdout + done.stderr, done.stdout + done.stderr
+        return done.returncode, done.stdout, done.stderr
+
+
+@pytest.fixture
+def run_doctor(paperbot: PaperbotCLI) -> Doctor:
+    return Doctor(paperbot)
 
 
 def line(report: str, name: str) -> str:
@@ -57,12 +58,15 @@ def closed_port() -> int:
         return probe.getsockname()[1]
 
 
+@pytest.mark.e2e
 def test_all_ok_while_the_bot_holds_the_data_directory(slack: SlackEmulator, fake_sources: FakeSources,
                                                        tmp_path: Path) -> None:
     data = tmp_path / "data"
     with DataDir(data):  # as if `paperbot run` were running: doctor must neither need nor take the lock
         before = sorted(p.name for p in data.iterdir())
-        status, out, err = run_doctor(doctor_env(slack, fake_sources, data))
+        done = run_process("doctor", env=doctor_env(slack, fake_sources, data), cwd=tmp_path)
+        assert "Traceback" not in done.stdout + done.stderr, done.stdout + done.stderr
+        status, out, err = done.returncode, done.stdout, done.stderr
         assert sorted(p.name for p in data.iterdir()) == before
     assert status == 0, out + err
     assert line(out, "configuration").startswith("ok    configuration: HTTP mode")
@@ -80,8 +84,8 @@ def test_all_ok_while_the_bot_holds_the_data_directory(slack: SlackEmulator, fak
     assert [r.query.get("max_results") for r in fake_sources.seen("/api/query")] == ["1"]
 
 
-def test_socket_mode_checks_the_app_token_without_connecting(slack: SlackEmulator, fake_sources: FakeSources,
-                                                             tmp_path: Path) -> None:
+def test_socket_mode_checks_the_app_token_without_connecting(
+        run_doctor: Doctor, slack: SlackEmulator, fake_sources: FakeSources, tmp_path: Path) -> None:
     env = doctor_env(slack, fake_sources, tmp_path / "data", SLACK_APP_TOKEN=slack.app_token, SLACK_SIGNING_SECRET="")
     status, out, err = run_doctor(env)
     assert status == 0, out + err
@@ -94,8 +98,8 @@ def test_socket_mode_checks_the_app_token_without_connecting(slack: SlackEmulato
     assert slack.app_token not in out + err
 
 
-def test_a_rejected_bot_token_fails_and_the_other_checks_still_run(slack: SlackEmulator, fake_sources: FakeSources,
-                                                                   tmp_path: Path) -> None:
+def test_a_rejected_bot_token_fails_and_the_other_checks_still_run(
+        run_doctor: Doctor, slack: SlackEmulator, fake_sources: FakeSources, tmp_path: Path) -> None:
     status, out, err = run_doctor(doctor_env(slack, fake_sources, tmp_path, SLACK_BOT_TOKEN="xoxb-not-the-right-one"))
     assert status == 1
     assert line(out, "Slack token").startswith("FAIL  Slack token: invalid_auth — check SLACK_BOT_TOKEN")
@@ -106,8 +110,8 @@ def test_a_rejected_bot_token_fails_and_the_other_checks_still_run(slack: SlackE
     assert "not-the-right-one" not in out + err
 
 
-def test_a_missing_scope_is_named_with_its_reason(slack: SlackEmulator, fake_sources: FakeSources,
-                                                  tmp_path: Path) -> None:
+def test_a_missing_scope_is_named_with_its_reason(
+        run_doctor: Doctor, slack: SlackEmulator, fake_sources: FakeSources, tmp_path: Path) -> None:
     slack.scopes = ",".join(s for s in REQUIRED_SCOPES if s != "files:write") + ",users:read"
     status, out, _ = run_doctor(doctor_env(slack, fake_sources, tmp_path))
     assert status == 1
@@ -118,7 +122,8 @@ def test_a_missing_scope_is_named_with_its_reason(slack: SlackEmulator, fake_sou
     assert line(out, "Slack token").startswith("ok ")
 
 
-def test_no_scope_header_is_a_warning(slack: SlackEmulator, fake_sources: FakeSources, tmp_path: Path) -> None:
+def test_no_scope_header_is_a_warning(
+        run_doctor: Doctor, slack: SlackEmulator, fake_sources: FakeSources, tmp_path: Path) -> None:
     slack.scopes = None
     status, out, _ = run_doctor(doctor_env(slack, fake_sources, tmp_path))
     assert status == 0
@@ -126,8 +131,8 @@ def test_no_scope_header_is_a_warning(slack: SlackEmulator, fake_sources: FakeSo
     assert out.rstrip().splitlines()[-1].startswith("doctor: no failures, 1 warning(s)")
 
 
-def test_an_unreachable_paper_source_fails_its_line_only(slack: SlackEmulator, fake_sources: FakeSources,
-                                                         tmp_path: Path) -> None:
+def test_an_unreachable_paper_source_fails_its_line_only(
+        run_doctor: Doctor, slack: SlackEmulator, fake_sources: FakeSources, tmp_path: Path) -> None:
     env = doctor_env(slack, fake_sources, tmp_path, HF_API_URL=f"http://127.0.0.1:{closed_port()}/api")
     status, out, _ = run_doctor(env)
     assert status == 1
@@ -137,7 +142,8 @@ def test_an_unreachable_paper_source_fails_its_line_only(slack: SlackEmulator, f
     assert line(out, "Slack token").startswith("ok ")
 
 
-def test_arxiv_answering_garbage_fails(slack: SlackEmulator, fake_sources: FakeSources, tmp_path: Path) -> None:
+def test_arxiv_answering_garbage_fails(
+        run_doctor: Doctor, slack: SlackEmulator, fake_sources: FakeSources, tmp_path: Path) -> None:
     from local_http import Reply
 
     fake_sources.fail("/arxiv/", Reply(200, b"<html>maintenance</html>", {"Content-Type": "text/html"}), times=None)
@@ -147,8 +153,8 @@ def test_arxiv_answering_garbage_fails(slack: SlackEmulator, fake_sources: FakeS
     assert line(out, "Hugging Face").startswith("ok ")
 
 
-def test_no_bot_token_at_all_is_one_clear_line(slack: SlackEmulator, fake_sources: FakeSources,
-                                               tmp_path: Path) -> None:
+def test_no_bot_token_at_all_is_one_clear_line(
+        run_doctor: Doctor, slack: SlackEmulator, fake_sources: FakeSources, tmp_path: Path) -> None:
     status, out, err = run_doctor(doctor_env(slack, fake_sources, tmp_path, SLACK_BOT_TOKEN=""))
     assert status == 1
     config = line(out, "configuration")
@@ -159,8 +165,8 @@ def test_no_bot_token_at_all_is_one_clear_line(slack: SlackEmulator, fake_source
     assert err == "" or "error" not in err.lower(), err
 
 
-def test_a_corrupt_store_fails_the_data_directory_line(slack: SlackEmulator, fake_sources: FakeSources,
-                                                       tmp_path: Path) -> None:
+def test_a_corrupt_store_fails_the_data_directory_line(
+        run_doctor: Doctor, slack: SlackEmulator, fake_sources: FakeSources, tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir()
     (data / "archive.json").write_bytes(b'{"papers": {"2401.00001": {"id": "2401.0')  # cut short

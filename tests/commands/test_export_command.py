@@ -1,14 +1,12 @@
-"""`paperbot export`: a real `python -m bot export` process, including while another process holds the data
-directory (the running bot)."""
+"""`paperbot export`: in this process, and once as a real `python -m bot export` process while another process
+holds the data directory (the running bot)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_runner import Completed, PaperbotCLI, run_process
 
 from bot.papers import new_record
 from bot.store.files import DataDir
@@ -16,16 +14,18 @@ from bot.store.tinydb.archive import Archive
 from bot.store.tinydb.posts import PostLedger
 from bot.store.tinydb.saves import Saves
 
-pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[1]
+class Export:
+    def __init__(self, paperbot: PaperbotCLI) -> None:
+        self.paperbot = paperbot
+
+    def __call__(self, data: Path, *args: str, cwd: Path) -> Completed:
+        return self.paperbot("export", *args, env={"PAPERBOT_DATA_DIR": str(data)}, cwd=cwd)
 
 
-def run(data: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERBOT_", "SLACK_"))}
-    env.update(PAPERBOT_DATA_DIR=str(data), PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, "-m", "bot", "export", *args], env=env, cwd=cwd, capture_output=True,
-                          text=True, timeout=30)
+@pytest.fixture
+def run(paperbot: PaperbotCLI) -> Export:
+    return Export(paperbot)
 
 
 @pytest.fixture
@@ -47,9 +47,11 @@ def data(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.e2e
 def test_export_a_reading_list_while_the_bot_holds_the_data_dir(data: Path, tmp_path: Path) -> None:
     with DataDir(data):  # the running bot's writer lock
-        result = run(data, "--user", "U0ALICE", "--format", "bibtex", cwd=tmp_path)
+        result = run_process("export", "--user", "U0ALICE", "--format", "bibtex",
+                             env={"PAPERBOT_DATA_DIR": str(data)}, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip() == "export: 3 papers (U0ALICE's reading list)"
     out = result.stdout
@@ -60,7 +62,7 @@ def test_export_a_reading_list_while_the_bot_holds_the_data_dir(data: Path, tmp_
     assert "  eprint={2405.99999},\n" in out and "  url={https://arxiv.org/abs/2405.99999},\n" in out
 
 
-def test_export_to_a_file_and_a_channels_papers(data: Path, tmp_path: Path) -> None:
+def test_export_to_a_file_and_a_channels_papers(run: Export, data: Path, tmp_path: Path) -> None:
     result = run(data, "--user", "U0ALICE", "--output", "list.bib", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "list.bib").read_text().count("@misc{") == 3
@@ -76,12 +78,13 @@ def test_export_to_a_file_and_a_channels_papers(data: Path, tmp_path: Path) -> N
     (["--user", "U0ALICE", "--output", "missing/dir/list.bib"], 1, "paperbot: cannot write missing/dir/list.bib: "
                                                                       "No such file or directory"),
 ])
-def test_failures_are_one_line(data: Path, tmp_path: Path, args: list[str], status: int, message: str) -> None:
+def test_failures_are_one_line(run: Export, data: Path, tmp_path: Path, args: list[str], status: int,
+                               message: str) -> None:
     result = run(data, *args, cwd=tmp_path)
     assert (result.returncode, result.stderr.strip(), result.stdout) == (status, message, "")
 
 
-def test_a_missing_data_dir_is_one_line(tmp_path: Path) -> None:
+def test_a_missing_data_dir_is_one_line(run: Export, tmp_path: Path) -> None:
     result = run(tmp_path / "nowhere", "--user", "U0ALICE", cwd=tmp_path)
     assert result.returncode == 1
     assert result.stderr.strip().startswith("paperbot: data directory") and "Traceback" not in result.stderr

@@ -1,37 +1,39 @@
-"""`paperbot ingest` end to end: a real `python -m bot` process against the local fake sources."""
+"""`paperbot ingest` end to end against the local fake sources: in this process, and once as a real
+`python -m bot` process."""
 
 from __future__ import annotations
 
-import os
 import random
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
 import pytest
+from cli_runner import Completed, PaperbotCLI, run_process
 from fake_sources import FakeSources, load_fixture, make_arxiv_entries, make_hf_day
 from local_http import Reply
 
-pytestmark = pytest.mark.e2e
+
+class Ingest:
+    def __init__(self, paperbot: PaperbotCLI) -> None:
+        self.paperbot = paperbot
+
+    def __call__(self, fake: FakeSources, tmp_path: Path, *args: str, **env: str) -> Completed:
+        # Retry at once: these tests count attempts, not seconds.
+        env = {"PAPERBOT_HTTP_BACKOFF": "0", **env}
+        return self.paperbot("ingest", *args, env=fake.env(tmp_path / "data", **env), cwd=tmp_path)
 
 
-def run(fake: FakeSources, tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERBOT_", "SLACK_", "HF_", "ARXIV_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "bot", "ingest", *args],
-        env={**clean, **fake.env(tmp_path / "data", **env)},
-        cwd=tmp_path,  # no stray .env from the repository
-        capture_output=True, text=True, timeout=60,
-    )
+@pytest.fixture
+def run(paperbot: PaperbotCLI) -> Ingest:
+    return Ingest(paperbot)
 
 
 def archived(tmp_path: Path) -> dict[str, dict]:
     return orjson.loads((tmp_path / "data" / "archive.json").read_bytes())["papers"]
 
 
-def test_ingest_a_day_then_again(fake_sources: FakeSources, tmp_path: Path) -> None:
+def test_ingest_a_day_then_again(run: Ingest, fake_sources: FakeSources, tmp_path: Path) -> None:
     fake_sources.add_hf_day("2026-11-20", orjson.loads(load_fixture("hf/daily_papers_2026-11-20.json")))
 
     first = run(fake_sources, tmp_path, "--date", "2026-11-20")
@@ -44,7 +46,7 @@ def test_ingest_a_day_then_again(fake_sources: FakeSources, tmp_path: Path) -> N
     assert (second.returncode, second.stdout) == (0, "ingest: 0 new, 0 updated, 3 unchanged, 0 failed\n")
 
 
-def test_since_with_arxiv_and_one_failing_day_exits_1(fake_sources: FakeSources, tmp_path: Path) -> None:
+def test_since_with_arxiv_and_one_failing_day_exits_1(run: Ingest, fake_sources: FakeSources, tmp_path: Path) -> None:
     today = datetime.now(UTC).date()
     days = [today - timedelta(days=n) for n in (2, 1, 0)]
     rng = random.Random(20)
@@ -63,10 +65,11 @@ def test_since_with_arxiv_and_one_failing_day_exits_1(fake_sources: FakeSources,
     assert len(archived(tmp_path)) == 17
 
 
+@pytest.mark.e2e
 def test_default_is_today_on_hugging_face_only(fake_sources: FakeSources, tmp_path: Path) -> None:
     today = datetime.now(UTC).date().isoformat()
     fake_sources.add_hf_day(today, make_hf_day(today, 2, rng=random.Random(21)))
-    result = run(fake_sources, tmp_path)
+    result = run_process("ingest", env=fake_sources.env(tmp_path / "data"), cwd=tmp_path)
     assert (result.returncode, result.stdout) == (0, "ingest: 2 new, 0 updated, 0 unchanged, 0 failed\n")
     assert fake_sources.seen("/arxiv/") == []
 
@@ -84,7 +87,8 @@ def test_default_is_today_on_hugging_face_only(fake_sources: FakeSources, tmp_pa
     ],
     ids=["bad-date", "bad-since", "future", "too-many-days", "bad-category", "category-without-arxiv"],
 )
-def test_bad_arguments_are_one_line(fake_sources: FakeSources, tmp_path: Path, args: list[str], message: str) -> None:
+def test_bad_arguments_are_one_line(run: Ingest, fake_sources: FakeSources, tmp_path: Path, args: list[str],
+                                    message: str) -> None:
     result = run(fake_sources, tmp_path, *args)
     assert result.returncode == 2
     assert result.stdout == ""
@@ -92,7 +96,7 @@ def test_bad_arguments_are_one_line(fake_sources: FakeSources, tmp_path: Path, a
     assert fake_sources.requests == []
 
 
-def test_sources_that_are_down_fail_cleanly_and_leave_the_archive_alone(fake_sources: FakeSources,
+def test_sources_that_are_down_fail_cleanly_and_leave_the_archive_alone(run: Ingest, fake_sources: FakeSources,
                                                                          tmp_path: Path) -> None:
     fake_sources.add_hf_day("2026-11-20", make_hf_day("2026-11-20", 3, rng=random.Random(22)))
     assert run(fake_sources, tmp_path, "--date", "2026-11-20").returncode == 0

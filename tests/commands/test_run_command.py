@@ -1,22 +1,19 @@
-"""`paperbot run` as a real process: serves, answers a signed command, stops cleanly on SIGTERM, and fails
-at start-up with one clear line (no traceback) when the tokens or the environment are wrong."""
+"""`paperbot run`: as a real process it serves, answers a signed command and stops cleanly on SIGTERM; in this
+process, it fails at start-up with one clear line (no traceback) when the tokens or the environment are wrong."""
 
 from __future__ import annotations
 
-import os
-import queue
 import re
 import signal
 import socket
-import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 from urllib.parse import parse_qsl
 
 import pytest
 import requests
+from bot_process import Bot, bot_env
+from cli_runner import Completed, PaperbotCLI
 from slack_driver import SIGNING_SECRET, SlackDriver
 from slack_emulator import SlackEmulator
 
@@ -25,68 +22,28 @@ from bot.papers import new_record
 from bot.store.files import DataDir
 from bot.store.tinydb.archive import Archive
 
-pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[1]
+class RunBot:
+    """`paperbot run` in this process, for the start-up failures (it returns before serving)."""
 
+    def __init__(self, paperbot: PaperbotCLI) -> None:
+        self.paperbot = paperbot
 
-def bot_env(slack: SlackEmulator, data_dir: Path, **overrides: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PAPERBOT_", "PORT"))}
-    env.update({
-        "SLACK_BOT_TOKEN": slack.bot_token,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": slack.api_url,
-        "PAPERBOT_DATA_DIR": str(data_dir),
-        "PAPERBOT_HTTP_TIMEOUT": "5",
-        "PAPERBOT_LOG_LEVEL": "INFO",
-    })
-    env.update(overrides)
-    return {k: v for k, v in env.items() if v != ""}
+    def __call__(self, env: dict[str, str], *args: str) -> Completed:
+        return self.paperbot("run", *args, env=env)
 
 
-def run_bot(env: dict[str, str], *args: str, timeout: float = 20) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot", "run", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+@pytest.fixture
+def run_bot(paperbot: PaperbotCLI) -> RunBot:
+    return RunBot(paperbot)
 
 
-class Bot:
-    """A running `paperbot run` whose stderr is read line by line on a thread."""
-
-    def __init__(self, env: dict[str, str], *args: str) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", "bot", "run", *args], cwd=ROOT, env=env,
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.log: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.log.append(line)
-            self.lines.put(line)
-
-    def wait_for(self, pattern: str, timeout: float = 15) -> re.Match[str]:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                line = self.lines.get(timeout=max(0.01, deadline - time.monotonic()))
-            except queue.Empty:
-                raise AssertionError(f"no line matching {pattern!r}; stderr so far:\n{''.join(self.log)}") from None
-            match = re.search(pattern, line)
-            if match:
-                return match
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(5)
-
-
+@pytest.mark.e2e
 def test_run_serves_http_and_stops_cleanly_on_sigterm(slack: SlackEmulator, tmp_path: Path) -> None:
     with DataDir(tmp_path / "data") as data_dir:
         Archive(data_dir.store("archive")).upsert([new_record(
             "2405.10001", source="hf", title="Diffusion Transformers for Long Video", abstract="Diffusion video.")])
-    bot = Bot(bot_env(slack, tmp_path / "data"), "--port", "0")
+    bot = Bot(bot_env(slack, tmp_path / "data"), "--port", "0", cwd=tmp_path)
     try:
         url = bot.wait_for(r"paperbot\.listening mode=http url=(http://127\.0\.0\.1:\d+)/slack/events").group(1)
         bot.wait_for(r"paperbot\.ready")
@@ -114,13 +71,14 @@ def test_run_serves_http_and_stops_cleanly_on_sigterm(slack: SlackEmulator, tmp_
         bot.stop()
 
 
+@pytest.mark.e2e
 def test_run_in_socket_mode_answers_commands_and_events(slack: SlackEmulator, tmp_path: Path) -> None:
     with DataDir(tmp_path / "data") as data_dir:
         Archive(data_dir.store("archive")).upsert([new_record(
             "2405.10001", source="hf", title="Diffusion Transformers for Long Video", abstract="Diffusion video.")])
     # Socket Mode needs no signing secret: the socket is authenticated by the app token.
     env = bot_env(slack, tmp_path / "data", SLACK_APP_TOKEN=slack.app_token, SLACK_SIGNING_SECRET="")
-    bot = Bot(env)
+    bot = Bot(env, cwd=tmp_path)
     try:
         bot.wait_for(r"paperbot\.listening mode=socket")
         slack.socket_mode.wait_connected()
@@ -144,7 +102,7 @@ def test_run_in_socket_mode_answers_commands_and_events(slack: SlackEmulator, tm
         bot.stop()
 
 
-def _one_line_failure(result: subprocess.CompletedProcess[str], status: int, pattern: str) -> None:
+def _one_line_failure(result: Completed, status: int, pattern: str) -> None:
     assert result.returncode == status, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -161,24 +119,29 @@ def _one_line_failure(result: subprocess.CompletedProcess[str], status: int, pat
         ({"SLACK_APP_TOKEN": "xoxb-not-an-app-token"}, r"paperbot: configuration error: SLACK_APP_TOKEN must be .*"),
     ],
 )
-def test_missing_or_malformed_credentials_fail_in_one_line(slack: SlackEmulator, tmp_path: Path,
+def test_missing_or_malformed_credentials_fail_in_one_line(run_bot: RunBot, slack: SlackEmulator, tmp_path: Path,
                                                            overrides: dict[str, str], pattern: str) -> None:
     _one_line_failure(run_bot(bot_env(slack, tmp_path / "data", **overrides)), 2, pattern)
     assert not slack.calls, "nothing is sent to Slack before the settings are valid"
 
 
-def test_a_token_slack_rejects_fails_in_one_line(slack: SlackEmulator, tmp_path: Path) -> None:
+def test_a_token_slack_rejects_fails_in_one_line(run_bot: RunBot, slack: SlackEmulator, tmp_path: Path) -> None:
     result = run_bot(bot_env(slack, tmp_path / "data", SLACK_BOT_TOKEN="xoxb-revoked"))
     _one_line_failure(result, 2, r"paperbot: Slack rejected SLACK_BOT_TOKEN \(invalid_auth\)")
 
 
-def test_an_app_token_slack_rejects_fails_in_one_line(slack: SlackEmulator, tmp_path: Path) -> None:
+def test_an_app_token_slack_rejects_fails_in_one_line(run_bot: RunBot, slack: SlackEmulator, tmp_path: Path) -> None:
     result = run_bot(bot_env(slack, tmp_path / "data", SLACK_APP_TOKEN="xapp-revoked"))
     _one_line_failure(result, 2, r"paperbot: Slack rejected SLACK_APP_TOKEN \(invalid_auth\)")
     assert slack.calls_to("apps.connections.open"), "Socket Mode was tried, not HTTP"
 
 
-def test_an_unreachable_slack_api_fails_in_one_line(slack: SlackEmulator, tmp_path: Path) -> None:
+def test_an_unreachable_slack_api_fails_in_one_line(run_bot: RunBot, slack: SlackEmulator, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
+
+    # The connection retries still happen, without their back-off sleeps: this is about the message, not the wait.
+    monkeypatch.setattr(BackoffRetryIntervalCalculator, "calculate_sleep_duration", lambda self, attempt: 0.0)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         closed_port = sock.getsockname()[1]
@@ -187,7 +150,7 @@ def test_an_unreachable_slack_api_fails_in_one_line(slack: SlackEmulator, tmp_pa
     _one_line_failure(result, 1, rf"paperbot: cannot reach the Slack API at http://127\.0\.0\.1:{closed_port}/api/: .*")
 
 
-def test_a_port_in_use_fails_in_one_line(slack: SlackEmulator, tmp_path: Path) -> None:
+def test_a_port_in_use_fails_in_one_line(run_bot: RunBot, slack: SlackEmulator, tmp_path: Path) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         sock.listen()
@@ -199,7 +162,7 @@ def test_a_port_in_use_fails_in_one_line(slack: SlackEmulator, tmp_path: Path) -
     assert "Traceback" not in result.stderr
 
 
-def test_a_busy_data_directory_fails_in_one_line(slack: SlackEmulator, tmp_path: Path) -> None:
+def test_a_busy_data_directory_fails_in_one_line(run_bot: RunBot, slack: SlackEmulator, tmp_path: Path) -> None:
     with DataDir(tmp_path / "data"):
         result = run_bot(bot_env(slack, tmp_path / "data"))
     assert result.returncode == 1

@@ -1,20 +1,18 @@
-"""`paperbot search` in a subprocess, against a small data directory, while a writer holds the lock."""
+"""`paperbot search` against a small data directory: in this process, and once as a real process while a
+writer holds the lock."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from cli_runner import Completed, PaperbotCLI, run_process
 
 from bot.papers import new_record
 from bot.store.files import DataDir
 from bot.store.tinydb.archive import Archive
-
-ROOT = Path(__file__).resolve().parents[1]
 
 PAPERS = [
     ("2203.15556", "Training Compute-Optimal Large Language Models",
@@ -27,10 +25,16 @@ PAPERS = [
 ]
 
 
-def run(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PAPERBOT_DATA_DIR": str(data_dir), "PAPERBOT_LOG_LEVEL": "WARNING"}
-    return subprocess.run([sys.executable, "-m", "bot", "search", *args], capture_output=True, text=True,
-                          env=env, cwd=ROOT, timeout=60)
+def env(data_dir: Path) -> dict[str, str]:
+    return {"PAPERBOT_DATA_DIR": str(data_dir), "PAPERBOT_LOG_LEVEL": "WARNING"}
+
+
+Run = Callable[..., Completed]
+
+
+@pytest.fixture
+def run(paperbot: PaperbotCLI) -> Run:
+    return lambda data_dir, *args: paperbot("search", *args, env=env(data_dir))
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +48,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.mark.e2e
-def test_text_output_ranks_and_shows_id_year_score_title_and_link(data_dir: Path) -> None:
+def test_text_output_ranks_and_shows_id_year_score_title_and_link(run: Run, data_dir: Path) -> None:
     result = run(data_dir, "compute-optimal", "langauge", "models", "--limit", "1")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -56,8 +59,7 @@ def test_text_output_ranks_and_shows_id_year_score_title_and_link(data_dir: Path
     assert "note: searched for language instead of langauge" in result.stdout
 
 
-@pytest.mark.e2e
-def test_json_output_is_an_array_of_hits_and_exclusions_are_not_options(data_dir: Path) -> None:
+def test_json_output_is_an_array_of_hits_and_exclusions_are_not_options(run: Run, data_dir: Path) -> None:
     result = run(data_dir, "--json", "language", "models", "-attention", "--limit", "5")
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)
@@ -67,40 +69,37 @@ def test_json_output_is_an_array_of_hits_and_exclusions_are_not_options(data_dir
     assert rows[0]["score"] >= rows[1]["score"] > 0
 
 
-@pytest.mark.e2e
-def test_a_query_may_start_with_an_exclusion(data_dir: Path) -> None:
+def test_a_query_may_start_with_an_exclusion(run: Run, paperbot: PaperbotCLI, data_dir: Path) -> None:
     result = run(data_dir, "-attention", "language", "models", "--json")
     assert result.returncode == 0, result.stderr
     assert "1706.03762" not in {r["id"] for r in json.loads(result.stdout)}
     assert json.loads(result.stdout), "the other words still search"
-    typo = subprocess.run([sys.executable, "-m", "bot", "ingest", "--bogus"], capture_output=True, text=True,
-                          cwd=ROOT, timeout=60)
+    typo = paperbot("ingest", "--bogus")
     assert typo.returncode == 2 and "unrecognized arguments: --bogus" in typo.stderr
 
 
 @pytest.mark.e2e
-def test_works_while_the_bot_holds_the_writer_lock(data_dir: Path) -> None:
+def test_works_while_the_bot_holds_the_writer_lock(data_dir: Path, tmp_path: Path) -> None:
     with DataDir(data_dir):  # as a running bot does
-        result = run(data_dir, "--json", "author:kaiser")
+        result = run_process("search", "--json", "author:kaiser", env=env(data_dir), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert [r["id"] for r in json.loads(result.stdout)] == ["1706.03762"]
 
 
-@pytest.mark.e2e
 @pytest.mark.parametrize(("args", "fragment"), [
     (("the", "of"), "too common to search for"),
     (("since:yesterday",), "a date looks like"),
     (("--limit", "0", "x"), "--limit must be from 1 to 100"),
 ])
-def test_a_bad_query_is_one_friendly_line_and_exit_1(data_dir: Path, args: tuple[str, ...], fragment: str) -> None:
+def test_a_bad_query_is_one_friendly_line_and_exit_1(run: Run, data_dir: Path, args: tuple[str, ...],
+                                                      fragment: str) -> None:
     result = run(data_dir, *args)
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1 and fragment in result.stderr and "Traceback" not in result.stderr
 
 
-@pytest.mark.e2e
-def test_an_empty_archive_says_so(tmp_path: Path) -> None:
+def test_an_empty_archive_says_so(run: Run, tmp_path: Path) -> None:
     DataDir(tmp_path).close()
     result = run(tmp_path, "anything")
     assert result.returncode == 1
