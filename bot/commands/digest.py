@@ -13,11 +13,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 from bot.commands import CommandError
 from bot.config import Settings
 from bot.slack.ids import is_channel_id
+
+if TYPE_CHECKING:
+    from bot.digest.selection import Plan
+    from bot.digest.service import DigestService
+    from bot.digest.settings import ChannelDigest
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -31,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(handler=handle)
 
 
-def _channels(service: Any, channel: str | None) -> list[Any]:
+def _channels(service: DigestService, channel: str | None) -> list[ChannelDigest]:
     if channel is None:
         chosen = [c for c in service.channels() if c.active]
         if not chosen:
@@ -45,7 +50,7 @@ def _channels(service: Any, channel: str | None) -> list[Any]:
     return [found]
 
 
-def _print_plan(service: Any, channel: Any, plan: Any, next_digest: bool) -> None:
+def _print_plan(service: DigestService, channel: ChannelDigest, plan: Plan, next_digest: bool) -> None:
     day = plan.day.isoformat()
     what = "next digest" if next_digest else f"digest for {day}"
     note = " [paused: " + channel.paused + "]" if channel.paused else ""
@@ -53,7 +58,8 @@ def _print_plan(service: Any, channel: Any, plan: Any, next_digest: bool) -> Non
           f"{plan.candidates} new, {len(plan.skipped)} over the maximum of {channel.max_papers}")
     records = service.archive.get_many(p.paper_id for p in plan.picks)
     for position, pick in enumerate(plan.picks, 1):
-        title = " ".join(str((records.get(pick.paper_id) or {}).get("title") or "").split())
+        record = records.get(pick.paper_id)
+        title = " ".join(str((record.get("title") if record else "") or "").split())
         print(f"  {position:2d}. {pick.paper_id:<16} {title[:90]}  [{pick.topic}; {pick.score:.2f}]")
 
 
