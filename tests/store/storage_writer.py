@@ -1,10 +1,15 @@
-"""Child process for the crash test: writes in a loop and prints `ack N` after each write returns.
+"""Child process for the crash test: a fork server whose children write in a loop and print `ack N` after
+each write returns, until they are killed.
 
-Usage: python tests/store/storage_writer.py DATA_DIR START
-Each iteration commits one transaction that touches two stores' worth of data (a save in "saves", and a new
-paper plus an update of an early record in "archive"), so a kill can land inside either file's rewrite.
+Usage: python tests/store/storage_writer.py DATA_DIR
+It imports everything once and prints `ready`; then for every line on stdin, a number N, it forks a writer
+that starts at key N and prints `pid PID`, and it prints `dead` once that writer has been killed. Forking
+from a warm process instead of starting Python each round is what makes many kill rounds cheap. Each writer
+iteration commits one transaction that touches two stores' worth of data (a save in "saves", and a new paper
+plus an update of an early record in "archive"), so a kill can land inside either file's rewrite.
 """
 
+import os
 import sys
 from pathlib import Path
 
@@ -17,9 +22,8 @@ from bot.store.files import DataDir
 from bot.store.tinydb.archive import Archive
 
 
-def main() -> None:
-    data_dir = DataDir(Path(sys.argv[1]))
-    start = int(sys.argv[2])
+def write_forever(path: Path, start: int) -> None:
+    data_dir = DataDir(path)
     saves = data_dir.store("saves")
     archive = Archive(data_dir.store("archive"))
     n = start
@@ -35,6 +39,22 @@ def main() -> None:
         ])
         print(f"ack {n}", flush=True)
         n += 1
+
+
+def main() -> None:
+    path = Path(sys.argv[1])
+    print("ready", flush=True)
+    for line in sys.stdin:
+        start = int(line)
+        pid = os.fork()
+        if pid == 0:
+            try:
+                write_forever(path, start)
+            finally:
+                os._exit(1)
+        print(f"pid {pid}", flush=True)
+        os.waitpid(pid, 0)
+        print("dead", flush=True)
 
 
 if __name__ == "__main__":

@@ -63,6 +63,25 @@ def test_a_failed_disk_write_leaves_memory_equal_to_disk(tmp_path: Path, monkeyp
     assert Store(tmp_path / "saves.json").table("saves").get(doc_id="k0") == {"i": 5}
 
 
+@pytest.mark.parametrize("dies_in", ["os.fsync", "os.replace"])
+def test_a_write_that_dies_before_it_commits_leaves_the_previous_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dies_in: str) -> None:
+    store = Store(tmp_path / "saves.json")
+    store.change("saves", {"k0": {"i": 0}})
+    before = (tmp_path / "saves.json").read_bytes()
+
+    def killed(*args: object) -> None:
+        raise SystemExit("killed")  # the process dies here: nothing after this line runs
+
+    monkeypatch.setattr(dies_in, killed)
+    with pytest.raises(SystemExit):
+        store.change("saves", {"k0": {"i": 1}, "k1": {"i": 2}})
+    monkeypatch.undo()
+    assert (tmp_path / "saves.json").read_bytes() == before, "the file is never written in place"
+    assert not list(tmp_path.glob("*.tmp-*"))
+    assert Store(tmp_path / "saves.json").table("saves").get(doc_id="k0") == {"i": 0}
+
+
 def test_corrupt_file_is_refused_with_advice_and_never_overwritten(tmp_path: Path) -> None:
     path = tmp_path / "archive.json"
     path.write_bytes(b'{"papers": {"2401.00001": {"id": "2401.0')  # truncated by an old crash
@@ -143,34 +162,45 @@ def test_kill_9_at_random_moments_never_loses_an_acknowledged_write(tmp_path: Pa
     acked: set[int] = set()
     next_n = 0
     kills = 0
-    for round_no in range(ROUNDS):
-        proc = subprocess.Popen([sys.executable, str(WRITER), str(tmp_path), str(next_n)], stdout=subprocess.PIPE,
-                                text=True, bufsize=1)
-        assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == "ready"
-        target_acks = rng.randint(1, 12)
-        last = next_n - 1
-        for _ in range(target_acks):
-            line = proc.stdout.readline().strip()
-            assert line.startswith("ack "), line
-            last = int(line.split()[1])
-            acked.add(last)
-        # Kill at a random moment inside the next write, not right after an ack.
-        threading.Event().wait(rng.uniform(0, 0.03))
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        kills += 1
-        next_n = last + 1000  # fresh keys each round; whatever was unacknowledged may or may not be there
-        with DataDir(tmp_path) as check:  # loads, and holds every acknowledged write
-            saves = check.store("saves").raw_table("saves")
-            papers = check.store("archive").raw_table("papers")
-            missing_saves = [n for n in acked if f"k{n}" not in saves]
-            missing_papers = [n for n in acked if f"2401.{n:05d}" not in papers]
-            assert not missing_saves, f"round {round_no}: lost acknowledged saves {missing_saves[:5]}"
-            assert not missing_papers, f"round {round_no}: lost acknowledged papers {missing_papers[:5]}"
-            assert len(papers) >= 4000
-            assert papers["2301.00000"]["upvotes"] >= last, "an acknowledged update was lost"
-        assert not list(tmp_path.glob("*.tmp-*")), "stale temp files are cleaned up on open"
+    server = subprocess.Popen([sys.executable, str(WRITER), str(tmp_path)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True, bufsize=1)
+    assert server.stdin is not None and server.stdout is not None
+    try:
+        assert server.stdout.readline().strip() == "ready"
+        for round_no in range(ROUNDS):
+            server.stdin.write(f"{next_n}\n")
+            server.stdin.flush()
+            pid_line = server.stdout.readline().strip()
+            assert pid_line.startswith("pid "), pid_line
+            assert server.stdout.readline().strip() == "ready"
+            # Kills land inside a write as often after the first acknowledged write as after the twelfth.
+            target_acks = rng.randint(1, 3)
+            last = next_n - 1
+            for _ in range(target_acks):
+                line = server.stdout.readline().strip()
+                assert line.startswith("ack "), line
+                last = int(line.split()[1])
+                acked.add(last)
+            # Kill at a random moment inside the next write, not right after an ack.
+            threading.Event().wait(rng.uniform(0, 0.03))
+            os.kill(int(pid_line.split()[1]), signal.SIGKILL)
+            while (line := server.stdout.readline().strip()) != "dead":  # acks we did not wait for don't count
+                assert line.startswith("ack "), line
+            kills += 1
+            next_n = last + 1000  # fresh keys each round; whatever was unacknowledged may or may not be there
+            with DataDir(tmp_path) as check:  # loads, and holds every acknowledged write
+                saves = check.store("saves").raw_table("saves")
+                papers = check.store("archive").raw_table("papers")
+                missing_saves = [n for n in acked if f"k{n}" not in saves]
+                missing_papers = [n for n in acked if f"2401.{n:05d}" not in papers]
+                assert not missing_saves, f"round {round_no}: lost acknowledged saves {missing_saves[:5]}"
+                assert not missing_papers, f"round {round_no}: lost acknowledged papers {missing_papers[:5]}"
+                assert len(papers) >= 4000
+                assert papers["2301.00000"]["upvotes"] >= last, "an acknowledged update was lost"
+            assert not list(tmp_path.glob("*.tmp-*")), "stale temp files are cleaned up on open"
+    finally:
+        server.kill()
+        server.wait()
     assert kills == ROUNDS and len(acked) >= ROUNDS
 
 
