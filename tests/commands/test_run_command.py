@@ -138,10 +138,11 @@ def test_an_app_token_slack_rejects_fails_in_one_line(run_bot: RunBot, slack: Sl
 
 def test_an_unreachable_slack_api_fails_in_one_line(run_bot: RunBot, slack: SlackEmulator, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
+    from bot.slack import retry
 
-    # The connection retries still happen, without their back-off sleeps: this is about the message, not the wait.
-    monkeypatch.setattr(BackoffRetryIntervalCalculator, "calculate_sleep_duration", lambda self, attempt: 0.0)
+    # The connection retries still happen, without their waits: this is about the message, not the wait.
+    monkeypatch.setattr(retry, "BACKOFF_FACTOR", 0.0)
+    monkeypatch.setattr(retry, "JITTER_SECONDS", 0.0)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         closed_port = sock.getsockname()[1]
