@@ -108,7 +108,7 @@ def test_unknown_keys_are_kept_on_every_update(backend: Backend) -> None:
     channels.pause("C1", "not_in_channel", NOW)
     doc = channels.get("C1")
     assert doc is not None and doc["topics"] == ["beta"]
-    assert doc.get("schedule") == "09:00"  # type: ignore[typeddict-item]
+    assert doc.get("schedule") == "09:00"
     assert dict(doc.get("digest", {})).items() >= {"tz": "Europe/Berlin", "colour": "blue", "max_papers": 3}.items()
     assert doc["created_at"] == "2025-01-01T00:00:00Z"
 
