@@ -2,8 +2,8 @@
 
 - `Services.open(settings, poster=…)` is the writer (`paperbot run`, `paperbot digest`): complete at
   construction. It takes the data directory's writer lock, loads every store, builds the search index and
-  subscribes it to archive changes (so ingest updates it incrementally), and builds the event de-duplication,
-  the source clients, the digest service and the digest scheduler (not started).
+  subscribes it to archive changes (so ingest updates it incrementally), and builds the save-reaction saver,
+  the event de-duplication, the source clients, the digest service and the digest scheduler (not started).
 - `IngestServices.open(settings)` is the writer `paperbot ingest` needs: the lock, the archive and the source
   clients, without the index or the digest machinery it would build for nothing.
 - `ReadOnlyServices.open(settings)` is what the read-only CLI commands (`search`, `export`, `digest --dry-run`,
@@ -28,6 +28,7 @@ from bot.digest.scheduler import DigestScheduler
 from bot.digest.service import DigestService, Poster
 from bot.digest.settings import DigestOptions
 from bot.ingest import ingest
+from bot.saves import ReactionSaver
 from bot.sources import Sources, build_sources
 from bot.store.files import DataDir
 from bot.store.tinydb.archive import Archive
@@ -103,6 +104,7 @@ class Services:
     posts: PostLedger
     digest_ledger: DigestLedger
     saves: Saves
+    reaction_saver: ReactionSaver
     events: RecentEvents
     sources: Sources
     digests: DigestService
@@ -126,7 +128,8 @@ class Services:
                                     poster=poster, clock=clock)
             services = cls(
                 settings=settings, data_dir=data_dir, archive=archive, index=index, channels=stores.channels,
-                posts=stores.posts, digest_ledger=stores.digest_ledger, saves=stores.saves, events=RecentEvents(),
+                posts=stores.posts, digest_ledger=stores.digest_ledger, saves=stores.saves,
+                reaction_saver=ReactionSaver(stores.saves, stores.posts, settings.save_emojis), events=RecentEvents(),
                 sources=sources, digests=digests,
                 scheduler=DigestScheduler(digests, ingest=make_ingest(sources, archive), clock=clock),
             )

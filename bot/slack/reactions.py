@@ -96,7 +96,7 @@ class Reactions:
         self.saves = services.saves
         self.client = client
         self.command_name = services.settings.command
-        self.saver = ReactionSaver(services.saves, services.posts, services.settings.save_emojis)
+        self.saver = services.reaction_saver
         # The one queue of reactions waiting for their message to be read (and its papers fetched).
         self.pending = Drain("pending", executor, self._process_pending, limit=SLOW_WORKERS)
 
