@@ -19,18 +19,20 @@ import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 
 from bot.config import Settings
-from bot.services import Services
 from bot.slack import blocks, commands, digest, export, home, links, reactions, reading_list, search, topics
 from bot.slack.channel_names import ChannelNames
 from bot.slack.plumbing import EPHEMERAL, new_ref
 from bot.slack.retry import retry_handlers
 from bot.store.protocols import EventDedupRepository
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 log = logging.getLogger(__name__)
 errors_log = logging.getLogger("bot.slack")  # where every listener logs `slack.error ref=…`
