@@ -12,9 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,31 +51,6 @@ def slack_error(exc: BaseException) -> str:
 def new_ref() -> str:
     """A short id that ties the apology a user sees to the traceback in the log."""
     return secrets.token_hex(4)
-
-
-class RecentIds:
-    """A bounded, expiring set: remembers ids for `ttl` seconds (at most `max_size` of them)."""
-
-    def __init__(self, ttl: float, max_size: int) -> None:
-        self._ttl = ttl
-        self._max = max_size
-        self._seen: OrderedDict[str, float] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def add(self, key: str) -> bool:
-        """Remember `key`; False if it was already there (and not expired)."""
-        now = time.monotonic()
-        with self._lock:
-            while self._seen and (len(self._seen) >= self._max or next(iter(self._seen.values())) < now - self._ttl):
-                self._seen.popitem(last=False)
-            if key in self._seen:
-                return False
-            self._seen[key] = now
-            return True
-
-    def discard(self, key: str) -> None:
-        with self._lock:
-            self._seen.pop(key, None)
 
 
 class Responder:

@@ -11,12 +11,13 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.expiring import ExpiringSet
 from bot.slack import blocks
 from bot.slack import search_blocks as sb
 from bot.slack.channel_names import ChannelNames
 from bot.slack.commands import CommandRouter
 from bot.slack.paper_card import ACTION_SHARE
-from bot.slack.plumbing import EPHEMERAL, Answer, Click, RecentIds, ack_now, guarded, responder, slack_error
+from bot.slack.plumbing import EPHEMERAL, Answer, Click, ack_now, guarded, responder, slack_error
 from bot.slack.registry import Invocation
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ class Search:
         self.command_name = services.settings.command
         self.timeout = services.settings.http_timeout
         self.channel_names = channel_names
-        self._recent_shares = RecentIds(SHARE_REPEAT_SECONDS, 10_000)
+        self._recent_shares = ExpiringSet(SHARE_REPEAT_SECONDS, 10_000)
         self._gate = threading.BoundedSemaphore(SEARCH_CONCURRENCY)
 
     def command(self, inv: Invocation) -> Answer:
