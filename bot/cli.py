@@ -16,7 +16,7 @@ from bot import __version__
 from bot.commands import COMMAND_MODULES, CommandError
 from bot.config import ConfigError, load_settings
 from bot.logs import configure
-from bot.store.files import StoreError
+from bot.store.tinydb.files import StoreError
 
 log = logging.getLogger("bot.cli")
 

@@ -30,11 +30,11 @@ from bot.digest.settings import DigestOptions
 from bot.ingest import ingest
 from bot.saves import ReactionSaver
 from bot.sources import Sources, build_sources
-from bot.store.files import DataDir
 from bot.store.tinydb.archive import Archive
 from bot.store.tinydb.channels import Channels
 from bot.store.tinydb.digests import DigestLedger
 from bot.store.tinydb.events import RecentEvents
+from bot.store.tinydb.files import DataDir
 from bot.store.tinydb.posts import PostLedger
 from bot.store.tinydb.saves import Saves
 from bot.timeutil import Clock, utc_now

@@ -212,8 +212,8 @@ def start_stack(data_dir: Any, papers: list[dict[str, Any]] = (), *, env: dict[s
     from bot.services import Services
     from bot.slack.app import create_app, create_web_client
     from bot.slack.server import start_server
-    from bot.store.files import DataDir
     from bot.store.tinydb.archive import Archive
+    from bot.store.tinydb.files import DataDir
 
     slack = slack or SlackEmulator().start()
     settings = load_settings({

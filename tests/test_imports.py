@@ -92,7 +92,7 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 def test_the_graph_sees_the_imports() -> None:
     graph = _graph()
     assert "bot.config" in graph["bot.cli"]
-    assert "bot.store.files" in graph["bot.services"]
+    assert "bot.store.tinydb.files" in graph["bot.services"]
     assert "bot.slack.app" not in graph["bot.services"], "imported inside a function: not at load time"
 
 

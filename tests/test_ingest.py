@@ -15,8 +15,8 @@ from local_http import Reply
 
 from bot.ingest import fetch_papers, ingest, iter_days
 from bot.sources import ArxivClient, HFClient, HttpClient, Sources
-from bot.store.files import DataDir
 from bot.store.tinydb.archive import Archive
+from bot.store.tinydb.files import DataDir
 
 NOV = [date(2026, 11, d) for d in (18, 19, 20)]
 

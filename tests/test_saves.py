@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.saves import ReactionSaver
-from bot.store.files import DataDir
+from bot.store.tinydb.files import DataDir
 from bot.store.tinydb.posts import PostLedger
 from bot.store.tinydb.saves import Saves
 

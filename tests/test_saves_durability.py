@@ -27,9 +27,9 @@ from slack_driver import SIGNING_SECRET, SlackDriver, SlackStack, start_stack
 from slack_emulator import SlackEmulator
 
 from bot.papers import new_record
-from bot.store.files import DataDir
 from bot.store.models import Save, reaction_anchor
 from bot.store.tinydb.archive import Archive
+from bot.store.tinydb.files import DataDir
 from bot.store.tinydb.posts import PostLedger
 from bot.store.tinydb.saves import Saves
 

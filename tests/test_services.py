@@ -9,8 +9,8 @@ import pytest
 from bot.config import Settings, load_settings
 from bot.papers import new_record
 from bot.services import IngestServices, ReadOnlyServices, Services
-from bot.store.files import CorruptStoreError, DataDir, DataDirBusyError, StoreError
 from bot.store.tinydb.archive import Archive
+from bot.store.tinydb.files import CorruptStoreError, DataDir, DataDirBusyError, StoreError
 
 
 def settings_for(data: Path) -> Settings:

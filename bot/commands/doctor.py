@@ -29,7 +29,7 @@ from bot.slack.plumbing import slack_error
 from bot.sources import SourceError, Sources, build_sources
 from bot.sources.arxiv import ArxivClient, parse_feed
 from bot.sources.hf import HFClient
-from bot.store.files import CorruptStoreError
+from bot.store.tinydb.files import CorruptStoreError
 
 OK, WARN, FAIL, SKIP = "ok", "WARN", "FAIL", "skip"
 CHECK_TIMEOUT = 10.0  # seconds: at most this per request, whatever PAPERBOT_HTTP_TIMEOUT says

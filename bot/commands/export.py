@@ -15,7 +15,7 @@ from bot.commands import CommandError
 from bot.config import Settings
 from bot.saves import records_for
 from bot.slack.ids import is_channel_id, is_user_id
-from bot.store.files import atomic_write_bytes
+from bot.store.tinydb.files import atomic_write_bytes
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

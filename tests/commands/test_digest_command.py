@@ -15,9 +15,9 @@ from slack_emulator import SlackEmulator
 from bot.digest.schedule import parse_schedule_args
 from bot.digest.settings import DigestOptions
 from bot.papers import new_record
-from bot.store.files import DataDir
 from bot.store.tinydb.archive import Archive
 from bot.store.tinydb.channels import Channels
+from bot.store.tinydb.files import DataDir
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from slack_driver import SIGNING_SECRET
 from slack_emulator import SlackEmulator
 
 from bot.slack.scopes import REQUIRED_SCOPES
-from bot.store.files import DataDir
+from bot.store.tinydb.files import DataDir
 
 
 def doctor_env(slack: SlackEmulator, sources: FakeSources, data_dir: Path, **overrides: str) -> dict[str, str]:

@@ -9,8 +9,8 @@ import pytest
 from cli_runner import Completed, PaperbotCLI, run_process
 
 from bot.papers import new_record
-from bot.store.files import DataDir
 from bot.store.tinydb.archive import Archive
+from bot.store.tinydb.files import DataDir
 from bot.store.tinydb.posts import PostLedger
 from bot.store.tinydb.saves import Saves
 

@@ -19,8 +19,8 @@ from slack_emulator import SlackEmulator
 
 from bot import __version__
 from bot.papers import new_record
-from bot.store.files import DataDir
 from bot.store.tinydb.archive import Archive
+from bot.store.tinydb.files import DataDir
 
 
 class RunBot:

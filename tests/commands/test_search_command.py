@@ -11,8 +11,8 @@ import pytest
 from cli_runner import Completed, PaperbotCLI, run_process
 
 from bot.papers import new_record
-from bot.store.files import DataDir
 from bot.store.tinydb.archive import Archive
+from bot.store.tinydb.files import DataDir
 
 PAPERS = [
     ("2203.15556", "Training Compute-Optimal Large Language Models",

@@ -11,10 +11,10 @@ from typing import Any
 from bot.digest.service import DigestService
 from bot.digest.settings import DigestOptions
 from bot.papers import new_record
-from bot.store.files import DataDir
 from bot.store.tinydb.archive import Archive
 from bot.store.tinydb.channels import Channels
 from bot.store.tinydb.digests import DigestLedger
+from bot.store.tinydb.files import DataDir
 from bot.store.tinydb.posts import PostLedger
 
 DAY1 = date(2024, 5, 17)

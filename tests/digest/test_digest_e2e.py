@@ -453,8 +453,8 @@ def test_paperbot_run_ingests_and_posts_an_overdue_digest_at_start_up_and_the_cl
 
     from bot.digest.schedule import parse_schedule_args
     from bot.digest.settings import DigestOptions
-    from bot.store.files import DataDir
     from bot.store.tinydb.channels import Channels
+    from bot.store.tinydb.files import DataDir
 
     today = datetime.now(UTC).date().isoformat()
     fake_sources.add_hf_day(today, [

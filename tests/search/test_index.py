@@ -10,8 +10,8 @@ import pytest
 
 from bot.papers import new_record
 from bot.search import QueryError, SearchContext, SearchIndex
-from bot.store.files import Store
 from bot.store.tinydb.archive import Archive
+from bot.store.tinydb.files import Store
 
 _counter = iter(range(10_000, 99_999))
 

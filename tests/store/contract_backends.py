@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from bot.store.files import DataDir
 from bot.store.protocols import (
     ArchiveRepository,
     ChannelRepository,
@@ -28,6 +27,7 @@ from bot.store.tinydb.channels import TABLE as CHANNELS_TABLE
 from bot.store.tinydb.channels import Channels
 from bot.store.tinydb.digests import DigestLedger
 from bot.store.tinydb.events import RecentEvents
+from bot.store.tinydb.files import DataDir
 from bot.store.tinydb.posts import PostLedger
 from bot.store.tinydb.saves import Saves
 

@@ -18,8 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tinydb.table import Document
 
 from bot.papers import new_record
-from bot.store.files import DataDir
 from bot.store.tinydb.archive import Archive
+from bot.store.tinydb.files import DataDir
 
 
 def write_forever(path: Path, start: int) -> None:

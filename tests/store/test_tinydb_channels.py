@@ -8,8 +8,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from bot.store.files import Store
 from bot.store.tinydb.channels import Channels
+from bot.store.tinydb.files import Store
 from bot.topics import MAX_TOPIC_CHARS, MAX_TOPICS, TopicError
 
 

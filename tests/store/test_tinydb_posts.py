@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from bot.store.files import DataDir
+from bot.store.tinydb.files import DataDir
 from bot.store.tinydb.posts import PostLedger
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from bot.store.files import DataDir, StoreError
+from bot.store.tinydb.files import DataDir, StoreError
 from bot.store.tinydb.saves import Saves
 
 
@@ -165,7 +165,7 @@ def test_a_failed_write_saves_nothing_anywhere(tmp_path: Path, saves: Saves, mon
     def disk_full(path: Path, payload: bytes) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("bot.store.files.atomic_write_bytes", disk_full)
+    monkeypatch.setattr("bot.store.tinydb.files.atomic_write_bytes", disk_full)
     with pytest.raises(StoreError, match="No space left on device; the previous version is intact"):
         saves.save("U1", "2405.00002", via="button")
     assert saves.saved_ids("U1") == {"2405.00001"}, "memory still equals the file"

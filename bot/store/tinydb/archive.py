@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 from typing import cast
 
 from bot.papers import PaperRecord, merge_records, normalize_arxiv_id
-from bot.store.files import Store
 from bot.store.models import UpsertResult
 from bot.store.protocols import ChangeListener
+from bot.store.tinydb.files import Store
 from bot.timeutil import iso_utc
 
 log = logging.getLogger("bot.archive")

@@ -16,7 +16,7 @@ from bot.digest.schedule import ScheduleChange
 from bot.digest.settings import ChannelDigest, DigestOptions, apply_schedule_change, resolve
 from bot.papers import now_iso
 from bot.store.documents import ChannelDoc, DigestSettingsDoc
-from bot.store.files import Store
+from bot.store.tinydb.files import Store
 from bot.timeutil import iso_utc
 from bot.topics import MAX_TOPIC_CHARS, MAX_TOPICS, TopicError, normalize_topic, topic_key
 

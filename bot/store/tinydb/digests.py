@@ -8,7 +8,7 @@ from typing import Any, cast
 
 from bot.digest.selection import Plan
 from bot.store.documents import DigestDoc
-from bot.store.files import Store
+from bot.store.tinydb.files import Store
 from bot.timeutil import iso_utc
 
 DIGESTS_TABLE = "digests"

@@ -14,8 +14,8 @@ from typing import Any, cast
 
 from bot.papers import now_iso
 from bot.store.documents import PostDoc
-from bot.store.files import Store
 from bot.store.models import Post
+from bot.store.tinydb.files import Store
 
 POSTS_TABLE = "posts"
 

@@ -30,7 +30,6 @@ from dataclasses import replace
 from datetime import datetime
 
 from bot.papers import normalize_arxiv_id
-from bot.store.files import Store
 from bot.store.models import (
     VIA,
     Pending,
@@ -43,6 +42,7 @@ from bot.store.models import (
     reaction_anchor,
     timestamp,
 )
+from bot.store.tinydb.files import Store
 
 log = logging.getLogger("bot.saves")
 

@@ -15,8 +15,8 @@ import pytest
 from tinydb.table import Document
 
 from bot.papers import new_record
-from bot.store.files import CorruptStoreError, DataDir, ReadOnlyStoreError, Store, StoreError
 from bot.store.tinydb.archive import Archive
+from bot.store.tinydb.files import CorruptStoreError, DataDir, ReadOnlyStoreError, Store, StoreError
 
 WRITER = Path(__file__).with_name("storage_writer.py")
 ROUNDS = 30
@@ -54,7 +54,7 @@ def test_a_failed_disk_write_leaves_memory_equal_to_disk(tmp_path: Path, monkeyp
     def disk_full(path: Path, payload: bytes) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("bot.store.files.atomic_write_bytes", disk_full)
+    monkeypatch.setattr("bot.store.tinydb.files.atomic_write_bytes", disk_full)
     with pytest.raises(StoreError, match=r"cannot write .*saves\.json: No space left on device; the previous"):
         store.table("saves").update({"i": 99}, doc_ids=["k0"])
     assert store.table("saves").get(doc_id="k0") == {"i": 0}
@@ -100,7 +100,8 @@ def test_non_tinydb_json_is_refused(tmp_path: Path) -> None:
 
 def test_second_writer_process_gets_a_clear_error(tmp_path: Path) -> None:
     with DataDir(tmp_path):
-        code = "import sys; from pathlib import Path; from bot.store.files import DataDir; DataDir(Path(sys.argv[1]))"
+        code = ("import sys; from pathlib import Path; from bot.store.tinydb.files import DataDir; "
+                "DataDir(Path(sys.argv[1]))")
         result = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True,
                                 cwd=Path(__file__).resolve().parents[2], timeout=30)
         assert result.returncode != 0
