@@ -3,24 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
-from slack_emulator import BROADCAST_RE, all_strings, utf16_len, validate_blocks, validate_message
+from block_checks import assert_inert, assert_valid
+from slack_emulator import utf16_len, validate_blocks
 
 from bot.slack import blocks as b
-from bot.slack.blocks import MAX_MESSAGE_BLOCKS
-
-INJECTION = "<!channel> <!here|here> <!everyone> <@U0ATTACKER> <https://evil.example|click me> & co"
-
-
-def assert_valid(message: dict[str, Any], max_blocks: int = MAX_MESSAGE_BLOCKS) -> None:
-    assert validate_message(message, max_blocks) == []
-
-
-def assert_inert(message: dict[str, Any]) -> None:
-    for text in all_strings(message):
-        assert not BROADCAST_RE.search(text), text
-        assert "<@U0ATTACKER>" not in text and "<https://evil.example" not in text, text
 
 
 def test_escape_replaces_exactly_the_three_control_characters() -> None:

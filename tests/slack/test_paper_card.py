@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from block_checks import paper
 from slack_emulator import utf16_len
 
-from bot.papers import new_record
 from bot.slack import paper_card as pc
-
-
-def paper(i: int = 1, **overrides: Any) -> dict[str, Any]:
-    record = dict(new_record(
-        f"2405.{i:05d}", source="hf", title=f"Paper {i}: diffusion", abstract="We study things. " * 30,
-        authors=["Ada Lovelace", "Alan Turing"], published="2024-05-02T17:59:59Z", upvotes=42,
-        links={"hf": f"https://huggingface.co/papers/2405.{i:05d}", "github": "https://github.com/o/r"},
-    ))
-    record.update(overrides)
-    return record
 
 
 def test_paper_text_has_linked_title_authors_date_upvotes_links_and_trimmed_abstract() -> None:

@@ -7,13 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from slack_emulator import BROADCAST_RE, all_strings, utf16_len, validate_message
+from block_checks import INJECTION, assert_inert, assert_valid, paper
+from slack_emulator import utf16_len
 
-from bot.papers import new_record
 from bot.slack import search_blocks as sb
-from bot.slack.blocks import MAX_MESSAGE_BLOCKS, SECTION_TEXT
-
-INJECTION = "<!channel> <!here|here> <!everyone> <@U0ATTACKER> <https://evil.example|click me> & co"
+from bot.slack.blocks import SECTION_TEXT
 
 
 @dataclass
@@ -30,26 +28,6 @@ class Page:
     offset: int = 0
     limit: int = 5
     notes: list[str] = field(default_factory=list)
-
-
-def paper(i: int = 1, **overrides: Any) -> dict[str, Any]:
-    record = dict(new_record(
-        f"2405.{i:05d}", source="hf", title=f"Paper {i}: diffusion", abstract="We study things. " * 30,
-        authors=["Ada Lovelace", "Alan Turing"], published="2024-05-02T17:59:59Z", upvotes=42,
-        links={"hf": f"https://huggingface.co/papers/2405.{i:05d}", "github": "https://github.com/o/r"},
-    ))
-    record.update(overrides)
-    return record
-
-
-def assert_valid(message: dict[str, Any], max_blocks: int = MAX_MESSAGE_BLOCKS) -> None:
-    assert validate_message(message, max_blocks) == []
-
-
-def assert_inert(message: dict[str, Any]) -> None:
-    for text in all_strings(message):
-        assert not BROADCAST_RE.search(text), text
-        assert "<@U0ATTACKER>" not in text and "<https://evil.example" not in text, text
 
 
 def test_injected_paper_fields_reach_slack_inert() -> None:
