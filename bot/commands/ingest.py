@@ -51,6 +51,9 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
     from bot.services import IngestServices
 
     today = datetime.now(ZoneInfo(settings.tz)).date()
+    for arg in args.category:
+        if not arg.replace(",", "").strip():  # `--category ""` must not quietly mean the default category
+            raise CommandError(f"--category must be an arXiv category such as cs.LG (got {arg!r})", status=2)
     categories = list(dict.fromkeys(c for arg in args.category for c in arg.split(",") if c))
     for category in categories:
         if not is_category(category):
@@ -62,9 +65,10 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
     if use_arxiv and not categories:
         categories = list(DEFAULT_CATEGORIES)
 
-    if args.date:
+    # `is not None`: an empty `--date ""` is a bad date, not "no date given".
+    if args.date is not None:
         first = last = _parse_date("--date", args.date)
-    elif args.since:
+    elif args.since is not None:
         first, last = _parse_date("--since", args.since), today
     else:
         first = last = today
@@ -80,7 +84,7 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
                            f"(use --since {(today - timedelta(days=MAX_DAYS - 1)).isoformat()} or later, or --date "
                            f"for older days)", status=2)
     days = list(iter_days(first, last))
-    arxiv_since = first if (args.date or args.since) else today - timedelta(days=ARXIV_LOOKBACK_DAYS)
+    arxiv_since = first if (args.date is not None or args.since is not None) else today - timedelta(days=ARXIV_LOOKBACK_DAYS)
 
     # The progress lines below say what bot.ingest's fetch/fail log lines would (the bot, which prints no
     # progress, relies on those); show them only when debugging, and keep errors such as parser bugs.

@@ -84,8 +84,13 @@ def test_default_is_today_on_hugging_face_only(fake_sources: FakeSources, tmp_pa
         (["--category", "machine learning"], "paperbot: --category must be an arXiv category such as cs.LG "
                                              "(got 'machine learning')"),
         (["--source", "hf", "--category", "cs.LG"], "paperbot: --category applies to arXiv"),
+        (["--date", ""], "paperbot: --date must be a date like 2026-11-20 (got '')"),
+        (["--since", ""], "paperbot: --since must be a date like 2026-11-20 (got '')"),
+        (["--category", ""], "paperbot: --category must be an arXiv category such as cs.LG (got '')"),
+        (["--category", "cs.LG", ","], "paperbot: --category must be an arXiv category such as cs.LG (got ',')"),
     ],
-    ids=["bad-date", "bad-since", "future", "too-many-days", "bad-category", "category-without-arxiv"],
+    ids=["bad-date", "bad-since", "future", "too-many-days", "bad-category", "category-without-arxiv",
+         "empty-date", "empty-since", "empty-category", "comma-category"],
 )
 def test_bad_arguments_are_one_line(run: Ingest, fake_sources: FakeSources, tmp_path: Path, args: list[str],
                                     message: str) -> None:
