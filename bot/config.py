@@ -19,15 +19,30 @@ DEFAULT_HF_API_URL = "https://huggingface.co/api"
 DEFAULT_ARXIV_API_URL = "https://export.arxiv.org/api/query"
 
 
-class ConfigError(Exception):
-    """A missing or malformed setting; str() is the one line shown to the operator."""
+# The example values of .env.example: a copied file that was not filled in must not look configured.
+PLACEHOLDERS = {"SLACK_BOT_TOKEN": "xoxb-your-bot-token", "SLACK_SIGNING_SECRET": "your-signing-secret"}
+NEWCOMER_HINT = "new here? copy .env.example to .env and fill in the Slack values"
 
-    def __init__(self, variable: str, expected: str, got: str | None = None) -> None:
+
+def is_placeholder(name: str, value: str | None) -> bool:
+    """True for the value .env.example ships for `name` (or one like it: nothing real contains "your-")."""
+    return name in PLACEHOLDERS and value is not None and (value == PLACEHOLDERS[name] or "your-" in value.casefold())
+
+
+class ConfigError(Exception):
+    """A missing or malformed setting; str() is the one line shown to the operator: `detail`, then `hint`."""
+
+    def __init__(self, variable: str, expected: str, got: str | None = None, *, detail: str | None = None,
+                 hint: str | None = None, placeholder: bool = False) -> None:
         self.variable = variable
-        detail = f"{variable} must be {expected}"
-        if got is not None:
-            detail += f" (got {got!r})"
-        super().__init__(detail)
+        self.placeholder = placeholder
+        if detail is None:
+            detail = f"{variable} must be {expected}"
+            if got is not None:
+                detail += f" (got {got!r})"
+        self.detail = detail
+        self.hint = hint
+        super().__init__(f"{detail} — {hint}" if hint else detail)
 
 
 @dataclass(frozen=True)
@@ -64,20 +79,37 @@ class Settings:
     def slack_problems(self) -> list[ConfigError]:
         """Everything wrong with the Slack credentials needed to serve (`paperbot doctor` lists them all)."""
         problems = []
-        if not self.slack_bot_token:
-            problems.append(ConfigError("SLACK_BOT_TOKEN", "set to the app's bot token (xoxb-...)"))
-        elif not self.slack_bot_token.startswith("xoxb-"):
+        bot_token, signing_secret = self.slack_value("SLACK_BOT_TOKEN"), self.slack_value("SLACK_SIGNING_SECRET")
+        if is_placeholder("SLACK_BOT_TOKEN", self.slack_bot_token):
+            problems.append(_placeholder("SLACK_BOT_TOKEN", "the app's bot token (xoxb-...)"))
+        elif not bot_token:
+            problems.append(ConfigError("SLACK_BOT_TOKEN", "set to the app's bot token (xoxb-...)", hint=NEWCOMER_HINT))
+        elif not bot_token.startswith("xoxb-"):
             problems.append(ConfigError("SLACK_BOT_TOKEN", "a bot token starting with 'xoxb-'",
-                                        redact(self.slack_bot_token)))
+                                        redact(bot_token)))
         if self.slack_app_token and not self.slack_app_token.startswith("xapp-"):
             problems.append(ConfigError("SLACK_APP_TOKEN", "an app-level token starting with 'xapp-', or unset for "
                                         "HTTP mode", redact(self.slack_app_token)))
-        if not self.slack_app_token and not self.slack_signing_secret:
-            problems.append(ConfigError("SLACK_SIGNING_SECRET", "set (HTTP mode verifies every request with it)"))
-        elif self.slack_signing_secret is not None and len(self.slack_signing_secret.strip()) < 8:
+        if not self.slack_app_token and is_placeholder("SLACK_SIGNING_SECRET", self.slack_signing_secret):
+            problems.append(_placeholder("SLACK_SIGNING_SECRET", "the app's signing secret"))
+        elif not self.slack_app_token and not signing_secret:
+            problems.append(ConfigError("SLACK_SIGNING_SECRET", "set (HTTP mode verifies every request with it)",
+                                        hint=NEWCOMER_HINT))
+        elif signing_secret is not None and len(signing_secret.strip()) < 8:
             problems.append(ConfigError("SLACK_SIGNING_SECRET", "the app's signing secret (32 hex characters)",
                                         "<too short>"))
         return problems
+
+    def slack_value(self, name: str) -> str | None:
+        """A Slack variable's value, None when it is unset or still the .env.example placeholder."""
+        value: str | None = {"SLACK_BOT_TOKEN": self.slack_bot_token, "SLACK_SIGNING_SECRET": self.slack_signing_secret,
+                             "SLACK_APP_TOKEN": self.slack_app_token}[name]
+        return None if is_placeholder(name, value) else value
+
+
+def _placeholder(variable: str, wanted: str) -> ConfigError:
+    return ConfigError(variable, "", detail=f"{variable} is still the placeholder from .env.example",
+                       hint=f"replace it with {wanted}", placeholder=True)
 
 
 def redact(token: str) -> str:

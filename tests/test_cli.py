@@ -19,3 +19,12 @@ def test_cli_prints_one_line_not_a_traceback(paperbot: PaperbotCLI, tmp_path: Pa
 def test_version(paperbot: PaperbotCLI) -> None:
     result = paperbot("--version")
     assert (result.returncode, result.stdout) == (0, f"paperbot {__version__}\n")
+
+
+def test_run_without_a_token_says_to_copy_env_example(paperbot: PaperbotCLI, tmp_path: Path) -> None:
+    result = paperbot("run", env={"PAPERBOT_DATA_DIR": str(tmp_path / "data")}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith("paperbot: configuration error: SLACK_BOT_TOKEN must be set")
+    assert "copy .env.example to .env" in result.stderr
+    assert not (tmp_path / "data").exists()

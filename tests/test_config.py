@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import pytest
-from cli_runner import settings_environment
+from cli_runner import ROOT, settings_environment
 
 from bot.config import ConfigError, load_settings
 
@@ -75,3 +75,20 @@ def test_the_env_file_of_the_working_directory_is_read(tmp_path: Path, monkeypat
     (tmp_path / ".env").write_text("PAPERBOT_COMMAND=/lab\n")
     with settings_environment(monkeypatch, {}, tmp_path):
         assert load_settings().command == "/lab"
+
+
+def test_the_placeholders_of_env_example_count_as_not_set() -> None:
+    example = {name: value for name, _, value in (line.partition("=") for line in
+               (ROOT / ".env.example").read_text().splitlines() if line and not line.startswith("#"))}
+    settings = load_settings(example)
+    problems = {exc.variable: str(exc) for exc in settings.slack_problems()}
+    assert set(problems) == {"SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"}
+    assert "placeholder from .env.example" in problems["SLACK_BOT_TOKEN"]
+    assert "placeholder from .env.example" in problems["SLACK_SIGNING_SECRET"]
+    with pytest.raises(ConfigError, match="SLACK_BOT_TOKEN"):
+        settings.require_slack()
+
+
+def test_a_missing_token_tells_a_newcomer_to_copy_env_example() -> None:
+    with pytest.raises(ConfigError, match=r"copy \.env\.example to \.env"):
+        load_settings({}).require_slack()

@@ -114,15 +114,17 @@ _CONFIG_FIXES = {
 
 def check_configuration(settings: Settings) -> list[Result]:
     socket_mode = bool(settings.slack_app_token)
-    variables = {"SLACK_BOT_TOKEN": settings.slack_bot_token, "SLACK_SIGNING_SECRET": settings.slack_signing_secret,
-                 "SLACK_APP_TOKEN": settings.slack_app_token}
+    # A placeholder copied from .env.example counts as not set.
+    variables = {name: settings.slack_value(name)
+                 for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN")}
     set_ = [name for name, value in variables.items() if value]
     unset = [name for name, value in variables.items() if not value]
     mode = "Socket Mode (SLACK_APP_TOKEN is set)" if socket_mode else \
         f"HTTP mode on {settings.host}:{settings.port} (SLACK_APP_TOKEN is not set)"
     summary = f"{mode}; set: {', '.join(set_) or 'none'}; not set: {', '.join(unset) or 'none'}; " \
               f"command {settings.command}"
-    problems = [f"{exc} — {_CONFIG_FIXES[exc.variable]}" for exc in settings.slack_problems()]
+    problems = [f"{exc.detail} — {'replace it: ' if exc.placeholder else ''}{_CONFIG_FIXES[exc.variable]}"
+                for exc in settings.slack_problems()]
     return [Result(FAIL if problems else OK, "configuration", summary, tuple(problems))]
 
 
@@ -176,7 +178,7 @@ def check_slack_token(settings: Settings, context: _Context) -> Result:
     from bot.slack.app import create_web_client
 
     name = "Slack token"
-    token = settings.slack_bot_token
+    token = settings.slack_value("SLACK_BOT_TOKEN")
     if not token or not token.startswith("xoxb-"):
         return Result(SKIP, name, "not checked: SLACK_BOT_TOKEN is missing or malformed (see configuration)")
     client = create_web_client(settings, quiet=True, retries=False)  # one short attempt
@@ -233,7 +235,7 @@ def check_socket_mode(settings: Settings) -> Result:
     from bot.slack.app import create_web_client
 
     name = "Socket Mode"
-    app_token = settings.slack_app_token
+    app_token = settings.slack_value("SLACK_APP_TOKEN")
     if not app_token:
         return Result(SKIP, name, "HTTP mode: Slack must reach POST /slack/events at the URLs of "
                                   "deploy/manifest.http.yml (GET /healthz checks the server)")

@@ -175,3 +175,17 @@ def test_a_corrupt_store_fails_the_data_directory_line(
     assert re.match(r"FAIL  data directory: .*archive\.json is not valid JSON .*Restore it from a backup",
                     line(out, "data directory"))
     assert (data / "archive.json").read_bytes().endswith(b'"2401.0'), "doctor changes nothing"
+
+
+def test_the_placeholders_of_env_example_fail_and_say_to_replace_them(
+        run_doctor: Doctor, slack: SlackEmulator, fake_sources: FakeSources, tmp_path: Path) -> None:
+    status, out, _ = run_doctor(doctor_env(slack, fake_sources, tmp_path, SLACK_BOT_TOKEN="xoxb-your-bot-token",
+                                           SLACK_SIGNING_SECRET="your-signing-secret"))
+    assert status == 1
+    config = line(out, "configuration")
+    assert config.startswith("FAIL  configuration: HTTP mode")
+    assert "set: none; not set: SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_APP_TOKEN" in config
+    assert "- SLACK_BOT_TOKEN is still the placeholder from .env.example — replace it" in config
+    assert "- SLACK_SIGNING_SECRET is still the placeholder from .env.example — replace it" in config
+    assert line(out, "Slack token").startswith("skip  Slack token")
+    assert slack.calls == []
