@@ -183,11 +183,13 @@ class FetchResult:
 
 
 def fetch_papers(archive: ArchiveRepository, sources: Sources, ids: Iterable[str], *, skip_known: bool = False,
-                 batch_size: int = BATCH_SIZE) -> FetchResult:
+                 batch_size: int = BATCH_SIZE, hf_limit: int | None = None) -> FetchResult:
     """Fetch specific papers (any id spelling or link) and archive them: Hugging Face `papers/{id}`
-    first, then one arXiv `id_list` request for the ones Hugging Face does not have.
+    first, then arXiv `id_list` requests (up to 100 ids each) for the ones Hugging Face does not have.
 
-    With `skip_known`, papers already in the archive are returned as stored, without a request.
+    With `skip_known`, papers already in the archive are returned as stored, without a request. Hugging Face
+    has no batch endpoint, so `hf_limit` bounds how many papers it is asked about (one request each); the
+    others go straight to arXiv's batches.
     """
     result = FetchResult()
     wanted: list[str] = []
@@ -203,7 +205,7 @@ def fetch_papers(archive: ArchiveRepository, sources: Sources, ids: Iterable[str
     hf_errors: dict[str, str] = {}
     if (hf := sources.hf) is not None:
         hf_down: str | None = None
-        for arxiv_id in to_fetch:
+        for arxiv_id in to_fetch if hf_limit is None else to_fetch[:max(0, hf_limit)]:
             if hf_down is not None:  # it failed after its retries: arXiv, now, beats its retries once per paper
                 hf_errors[arxiv_id] = f"Hugging Face not asked after: {hf_down}"
                 continue

@@ -217,6 +217,16 @@ def test_when_hugging_face_fails_the_other_papers_go_straight_to_arxiv(fake_sour
     assert [r.query["id_list"] for r in fake_sources.seen("id_list")] == [",".join(ids)]
 
 
+def test_hf_limit_bounds_hugging_face_and_the_rest_go_to_arxiv_in_batches(fake_sources: FakeSources,
+                                                                          archive: Archive) -> None:
+    ids = [f"2611.{n:05d}" for n in range(1, 251)]
+    fake_sources.add_arxiv(*(arxiv_entry(i, f"Paper {i}", published="2026-11-19T08:00:00Z") for i in ids))
+    result = fetch_papers(archive, sources(fake_sources), ids, hf_limit=5)
+    assert sorted(result.records) == ids and result.missing == [] and result.failed == []
+    assert len(fake_sources.seen("/papers/")) == 5, "Hugging Face has no batch endpoint: asked about 5 only"
+    assert [len(r.query["id_list"].split(",")) for r in fake_sources.seen("id_list")] == [100, 100, 50]
+
+
 def test_fetch_specific_papers_can_skip_known_ones(fake_sources: FakeSources, archive: Archive) -> None:
     fake_sources.add_hf_day("2026-11-20", [hf_item("2611.00001", "Known Paper", day="2026-11-20")])
     fetch_papers(archive, sources(fake_sources), ["2611.00001"])

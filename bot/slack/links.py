@@ -3,10 +3,15 @@ discussed. Also how paperbot reads paper links out of a Slack message (the save 
 
 A `message` event is handled inline (a regex and a queue); the fetching runs on the links queue, which waits
 `LINK_BATCH_SECONDS` for the rest of a burst so a busy channel costs one request and one archive write.
+
+Anyone in a channel can post a message with thousands of links: only the first `MAX_PAPERS_PER_MESSAGE` papers
+of a message are taken (the author is told how many were left out), Hugging Face is asked about at most that
+many papers per batch, and the rest go to arXiv `id_list` requests of up to 100 ids.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -15,10 +20,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.ingest import fetch_papers
 from bot.papers import PaperRecord, find_arxiv_ids
-from bot.slack.plumbing import mapping
+from bot.slack import save_blocks as sb
+from bot.slack.plumbing import mapping, slack_error
 from bot.slack.work import Drain
 from bot.store.models import UpsertResult
 from bot.store.protocols import ArchiveRepository, ChangeListener
@@ -30,6 +38,12 @@ log = logging.getLogger("bot.slack.saves")  # the saving feature's logger: opera
 
 LINK_BATCH_SECONDS = 1.0  # links shared within this long are fetched in one request and written at once
 MESSAGE_TEXT_CHARS = 100_000
+MAX_PAPERS_PER_MESSAGE = 20  # papers taken from one message; also how many Hugging Face is asked about at once
+
+
+def capped(ids: list[str]) -> tuple[list[str], int]:
+    """The papers of one message that are taken, and how many more were left out."""
+    return ids[:MAX_PAPERS_PER_MESSAGE], max(0, len(ids) - MAX_PAPERS_PER_MESSAGE)
 
 
 def message_paper_ids(event: Mapping[str, Any]) -> list[str]:
@@ -106,28 +120,49 @@ class SeenInSlack:
 
 
 class Links:
-    def __init__(self, services: Services, executor: Callable[[], Executor]) -> None:
+    def __init__(self, services: Services, executor: Callable[[], Executor], client: WebClient | None = None) -> None:
         self.services = services
+        self.client = client
+        self._executor = executor
         self.queue = Drain("links", executor, self._archive_links, limit=1)
 
     def message(self, body: Mapping[str, Any]) -> None:
         event = mapping(body.get("event"))
-        ids = message_paper_ids(event)  # known papers are skipped by the worker (fetch_papers(skip_known=True))
+        # Known papers are skipped by the worker (fetch_papers(skip_known=True)).
+        ids, left_out = capped(message_paper_ids(event))
         if ids:
-            log.info("links.seen channel=%s papers=%d", event.get("channel"), len(ids))
+            log.info("links.seen channel=%s papers=%d left_out=%d", event.get("channel"), len(ids), left_out)
             for paper_id in ids:
                 self.queue.put(paper_id)
+        if left_out:
+            message = mapping(event.get("message")) if event.get("subtype") == "message_changed" else event
+            channel, user, thread_ts = event.get("channel"), message.get("user"), message.get("thread_ts")
+            if isinstance(channel, str) and isinstance(user, str):
+                with contextlib.suppress(RuntimeError):  # the pool is shut down: the process is stopping
+                    self._executor().submit(self._tell_left_out, channel, user, left_out,
+                                            thread_ts if isinstance(thread_ts, str) else None)
+
+    def _tell_left_out(self, channel: str, user: str, left_out: int, thread_ts: str | None) -> None:
+        if self.client is None:
+            return
+        payload = sb.left_out(left_out, MAX_PAPERS_PER_MESSAGE)
+        try:
+            self.client.chat_postEphemeral(channel=channel, user=user, text=payload["text"],
+                                           blocks=payload.get("blocks"), thread_ts=thread_ts)
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            log.warning("links.notify.failed user=%s channel=%s error=%s", user, channel, slack_error(exc))
 
     def _archive_links(self, first: str) -> None:
         time.sleep(LINK_BATCH_SECONDS)  # let the rest of a burst arrive: one request, one archive write
         batch = list(dict.fromkeys([first, *self.queue.take_all()]))
-        fetched = fetch_papers(SeenInSlack(self.services.archive), self.services.sources, batch, skip_known=True)
+        fetched = fetch_papers(SeenInSlack(self.services.archive), self.services.sources, batch, skip_known=True,
+                               hf_limit=MAX_PAPERS_PER_MESSAGE)
         log.info("links.archived papers=%d new=%d missing=%d failed=%d", len(batch), len(fetched.upsert.new),
                  len(fetched.missing), len(fetched.failed))
 
 
 def register(app: App, services: Services) -> Links:
-    feature = Links(services, lambda: app.listener_runner.listener_executor)
+    feature = Links(services, lambda: app.listener_runner.listener_executor, app.client)
 
     def on_message(body: dict[str, Any]) -> None:
         feature.message(body)  # a regex and a queue: runs inline, no lazy work

@@ -32,7 +32,7 @@ from bot.papers import find_arxiv_ids, normalize_arxiv_id
 from bot.saves import ReactionSaver
 from bot.slack import blocks
 from bot.slack import save_blocks as sb
-from bot.slack.links import SeenInSlack, message_text
+from bot.slack.links import MAX_PAPERS_PER_MESSAGE, SeenInSlack, capped, message_text
 from bot.slack.paper_card import PaperLike, record_or_stub
 from bot.slack.plumbing import CONTEXT_KEY, mapping, slack_error, write_before_ack
 from bot.slack.work import Drain
@@ -181,13 +181,14 @@ class Reactions:
         except (SlackClientError, OSError) as exc:  # Slack unreachable or failing, after the client's retries
             self._retry_or_give_up(key, fields, slack_error(exc))
             return
-        ids = find_arxiv_ids(message_text(message))
+        ids, left_out = capped(find_arxiv_ids(message_text(message)))
         thread_ts = message.get("thread_ts") if message.get("thread_ts") != message.get("ts") else None
         if not ids:
             self.saves.drop_pending(key)
             log.info("save.pending.no_papers %s", fields)
             return  # a :bookmark: on an ordinary message is not for us: say nothing
-        fetched = fetch_papers(SeenInSlack(self.services.archive), self.services.sources, ids, skip_known=True)
+        fetched = fetch_papers(SeenInSlack(self.services.archive), self.services.sources, ids, skip_known=True,
+                               hf_limit=MAX_PAPERS_PER_MESSAGE)
         failed = [i for i, _ in fetched.failed if normalize_arxiv_id(i)]
         attempts = pending.attempts + 1
         if failed and attempts <= len(PENDING_RETRY_SECONDS):
@@ -199,16 +200,20 @@ class Reactions:
         outcomes = self.saves.complete_pending(key, to_save) if to_save else None
         if not to_save:
             self.saves.drop_pending(key)
-        log.info("save.pending.done %s papers=%d missing=%d ms=%d", fields, len(to_save), len(fetched.missing),
-                 (time.monotonic() - started) * 1000)
+        log.info("save.pending.done %s papers=%d missing=%d left_out=%d ms=%d", fields, len(to_save),
+                 len(fetched.missing), left_out, (time.monotonic() - started) * 1000)
         if outcomes is None and to_save:
             return  # the reaction was removed while we worked
         records = [self.record(o.save.paper_id) for o in outcomes or [] if o.changed]
         if records:
             self.ephemeral(pending.channel, pending.user, sb.saved(records, self.command_name,
-                                                                   missing=fetched.missing), thread_ts)
+                                                                   missing=fetched.missing, left_out=left_out,
+                                                                   limit=MAX_PAPERS_PER_MESSAGE),
+                           thread_ts)
         elif fetched.missing:
-            self.ephemeral(pending.channel, pending.user, sb.missing_papers(fetched.missing), thread_ts)
+            self.ephemeral(pending.channel, pending.user, sb.missing_papers(fetched.missing, left_out=left_out,
+                                                                                 limit=MAX_PAPERS_PER_MESSAGE),
+                           thread_ts)
 
     def _retry_or_give_up(self, key: str, fields: str, error: str) -> None:
         """Count a failed attempt; try again later, or give up once PENDING_RETRY_SECONDS are used. (A paper

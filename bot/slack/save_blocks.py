@@ -23,20 +23,34 @@ def _titles(records: Sequence[PaperLike], limit: int = 5) -> str:
 
 
 
-def saved(records: Sequence[PaperLike], command: str, *, missing: Sequence[str] = ()) -> b.Message:
-    """"Saved *Title* — `/papers saved` to see your list" (one or several papers)."""
+def saved(records: Sequence[PaperLike], command: str, *, missing: Sequence[str] = (),
+          left_out: int = 0, limit: int = 0) -> b.Message:
+    """"Saved *Title* — `/papers saved` to see your list" (one or several papers); `left_out` papers of the
+    message were beyond the per-message `limit`."""
     if len(records) == 1:
         text = f"Saved {title_link(records[0])} — {_list_hint(command)}"
     else:
         text = f"Saved {len(records)} papers: {_titles(records)} — {_list_hint(command)}"
     if missing:
         text += "\n" + _missing_sentence(missing)
+    if left_out:
+        text += "\n" + left_out_sentence(left_out, limit)
     return b.note(text)
 
 
-def missing_papers(missing: Sequence[str]) -> b.Message:
+def missing_papers(missing: Sequence[str], *, left_out: int = 0, limit: int = 0) -> b.Message:
     """Nothing saved: every paper the message links is unknown to both sources."""
-    return b.note(_missing_sentence(missing))
+    return b.note(_missing_sentence(missing) + ("\n" + left_out_sentence(left_out, limit) if left_out else ""))
+
+
+def left_out_sentence(left_out: int, limit: int) -> str:
+    """Some papers of a message were beyond the per-message `limit`: say how many."""
+    return (f"I only take the first {limit} paper links of a message; "
+            f"{left_out:,} more {'was' if left_out == 1 else 'were'} left out.")
+
+
+def left_out(count: int, limit: int) -> b.Message:
+    return b.note(left_out_sentence(count, limit))
 
 
 def _missing_sentence(missing: Sequence[str]) -> str:

@@ -425,3 +425,41 @@ def test_export_of_a_topic_understands_channel_filters_like_search(stack: SlackS
     assert "1 paper" in texts(reply)
     [entry] = stack.slack.files.values()
     assert "eprint={2405.10003}" in entry["content"].decode()
+
+
+# --- hardening: one message cannot fan out into thousands of source requests ---------------------------------
+
+
+def many_links(count: int) -> str:
+    return " ".join(f"arxiv.org/abs/2407.{n:05d}" for n in range(1, count + 1))
+
+
+def test_a_bookmark_on_a_message_with_thousands_of_links_asks_the_sources_a_bounded_number_of_times(
+        sourced_stack: SlackStack, fake_sources: FakeSources) -> None:
+    stack = sourced_stack
+    fake_sources.add_arxiv(*(arxiv_entry(f"2407.{n:05d}", f"Flood paper {n}", published="2024-07-01T00:00:00Z")
+                             for n in range(1, 31)))
+    ts = stack.slack.add_message("C0GENERAL", many_links(3000), user="U0CAROL")
+    react(stack, "U0BOB", "C0GENERAL", ts)
+    [note] = ephemerals_to(stack, "U0BOB")
+    stack.settle()
+    assert len(fake_sources.seen()) <= 21, "at most one Hugging Face request per kept paper, one arXiv batch"
+    assert len(saved_ids(stack, "U0BOB")) == 20
+    assert "Saved 20 papers" in texts(note) and "2,980" in texts(note), "the user hears some were left out"
+
+
+def test_a_shared_message_with_thousands_of_links_asks_the_sources_a_bounded_number_of_times(
+        sourced_stack: SlackStack, fake_sources: FakeSources, monkeypatch: pytest.MonkeyPatch) -> None:
+    stack = sourced_stack
+    monkeypatch.setattr("bot.slack.links.LINK_BATCH_SECONDS", 0.05)  # the batching wait, not what is tested
+    fake_sources.add_arxiv(*(arxiv_entry(f"2407.{n:05d}", f"Flood paper {n}", published="2024-07-01T00:00:00Z")
+                             for n in range(1, 31)))
+    event = {"type": "message", "channel": "C0GENERAL", "user": "U0CAROL", "ts": f"{time.time():.6f}",
+             "text": many_links(3000), "channel_type": "channel"}
+    assert stack.driver.event(event).response.status_code == 200
+    wait_until(lambda: "2407.00020" in stack.services.archive)
+    [note] = ephemerals_to(stack, "U0CAROL")
+    stack.settle()
+    assert len(fake_sources.seen()) <= 21, "at most one Hugging Face request per kept paper, one arXiv batch"
+    assert "2407.00021" not in stack.services.archive
+    assert "2,980" in texts(note) and note["channel"] == "C0GENERAL"
