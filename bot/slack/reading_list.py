@@ -4,6 +4,9 @@ and the team's `/papers top`.
 A button's save or unsave is one small write, done in the ack function (`write_before_ack`): Slack hears 200
 only once it is on disk, else a 500 (the button shows its error) and an apology with a reference. A click in
 the App Home tab has no response URL: the tab is published again instead.
+
+A Save button carries its paper id in its value, which anyone can forge: a paper the archive does not know is
+looked up on Hugging Face / arXiv after the ack and saved only if one of them knows it.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt import App, BoltContext
 
+from bot.ingest import fetch_papers
 from bot.papers import normalize_arxiv_id
 from bot.saves import records_for
 from bot.slack import blocks
@@ -24,7 +28,7 @@ from bot.slack import save_blocks as sb
 from bot.slack.commands import CommandRouter
 from bot.slack.home import HomeTab
 from bot.slack.paper_card import ACTION_SAVE, PaperLike, record_or_stub, title_link
-from bot.slack.plumbing import CONTEXT_KEY, Click, Responder, ack_now, responder, write_before_ack
+from bot.slack.plumbing import CONTEXT_KEY, Click, Responder, ack_now, new_ref, responder, write_before_ack
 from bot.slack.registry import Invocation
 
 if TYPE_CHECKING:
@@ -67,8 +71,25 @@ class ReadingList:
         paper_id = normalize_arxiv_id(click.value)
         if not (paper_id and user):
             return {"kind": "bad_value"}
+        if paper_id not in self.services.archive:  # asking the sources takes seconds: after the ack
+            return {"kind": "lookup", "paper": paper_id, "user": user, "channel": channel, "ts": ts}
         outcome = self.saves.save(user, paper_id, via="button", channel=channel, ts=ts)
         return {"kind": "saved", "paper": paper_id, "new": outcome.new}
+
+    def _look_up_and_save(self, summary: dict[str, Any]) -> dict[str, Any]:
+        """A paper the archive lacks: save it only if a source knows it (archiving it too)."""
+        paper_id = summary["paper"]
+        fetched = fetch_papers(self.services.archive, self.services.sources, [paper_id], skip_known=True)
+        if paper_id in fetched.records:
+            try:
+                outcome = self.saves.save(summary["user"], paper_id, via="button", channel=summary["channel"],
+                                          ts=summary["ts"])
+            except Exception:
+                ref = new_ref()
+                log.exception("slack.error ref=%s event=save.button user=%s paper=%s", ref, summary["user"], paper_id)
+                return {"kind": "error", "ref": ref, "paper": paper_id}
+            return {"kind": "saved", "paper": paper_id, "new": outcome.new}
+        return {"kind": "missing" if paper_id in fetched.missing else "unreachable", "paper": paper_id}
 
     def _button_work(self, action: str, body: Mapping[str, Any],
                      context: BoltContext) -> tuple[str, dict[str, Any], Responder]:
@@ -82,6 +103,14 @@ class ReadingList:
 
     def save_work(self, body: Mapping[str, Any], context: BoltContext) -> None:
         user, summary, reply = self._button_work("save", body, context)
+        if summary["kind"] == "lookup":
+            summary = self._look_up_and_save(summary)
+            log.info("save.button.lookup user=%s paper=%s status=%s", user, summary["paper"], summary["kind"])
+        if summary["kind"] in ("missing", "unreachable"):
+            if reply.url:
+                reply(sb.missing_papers([summary["paper"]]) if summary["kind"] == "missing" else
+                      sb.lookup_failed(summary["paper"]))
+            return
         if summary["kind"] == "error":
             if reply.url:
                 reply(sb.save_failed(summary["ref"]))

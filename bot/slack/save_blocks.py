@@ -43,6 +43,12 @@ def missing_papers(missing: Sequence[str], *, left_out: int = 0, limit: int = 0)
     return b.note(_missing_sentence(missing) + ("\n" + left_out_sentence(left_out, limit) if left_out else ""))
 
 
+def lookup_failed(paper_id: str) -> b.Message:
+    """A Save button for a paper the archive lacks, and the sources could not be asked about it."""
+    return b.note(f"I couldn't check {b.code(paper_id, 40)} on arXiv or Hugging Face just now, so I didn't save "
+                  f"it. Please try again later.")
+
+
 def left_out_sentence(left_out: int, limit: int) -> str:
     """Some papers of a message were beyond the per-message `limit`: say how many."""
     return (f"I only take the first {limit} paper links of a message; "

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from fake_sources import FakeSources, arxiv_entry, hf_item
+from local_http import Reply
 from slack_driver import SlackStack
 
 from bot.papers import new_record
@@ -463,3 +464,41 @@ def test_a_shared_message_with_thousands_of_links_asks_the_sources_a_bounded_num
     assert len(fake_sources.seen()) <= 21, "at most one Hugging Face request per kept paper, one arXiv batch"
     assert "2407.00021" not in stack.services.archive
     assert "2,980" in texts(note) and note["channel"] == "C0GENERAL"
+
+
+# --- hardening: a Save button only saves papers that exist ---------------------------------------------------
+
+
+def test_a_save_button_for_a_paper_no_source_knows_saves_nothing_and_says_so(
+        sourced_stack: SlackStack, fake_sources: FakeSources) -> None:
+    stack = sourced_stack
+    button = {"action_id": "paper_save", "text": {"type": "plain_text", "text": "Save"}, "value": "2406.99999"}
+    clicked = stack.driver.click(button, user_id="U0BOB", ephemeral=False)
+    assert clicked.response.status_code == 200
+    [reply] = stack.slack.wait_for_responses(clicked.response_url)
+    stack.settle()
+    assert saved_ids(stack, "U0BOB") == []
+    assert "couldn't find" in texts(reply) and "2406.99999" in texts(reply)
+
+
+def test_a_save_button_for_a_paper_the_archive_lacks_looks_it_up_and_saves_it(
+        sourced_stack: SlackStack, fake_sources: FakeSources) -> None:
+    stack = sourced_stack
+    fake_sources.add_arxiv(arxiv_entry("2406.00077", "Found on arXiv", published="2024-06-01T00:00:00Z"))
+    button = {"action_id": "paper_save", "text": {"type": "plain_text", "text": "Save"}, "value": "2406.00077"}
+    clicked = stack.driver.click(button, user_id="U0BOB", ephemeral=False)
+    [reply] = stack.slack.wait_for_responses(clicked.response_url)
+    assert saved_ids(stack, "U0BOB") == ["2406.00077"]
+    assert "Saved" in texts(reply) and "Found on arXiv" in texts(reply)
+    assert stack.services.archive.get("2406.00077") is not None
+
+
+def test_a_save_button_when_the_sources_are_down_saves_nothing_and_asks_to_try_again(
+        sourced_stack: SlackStack, fake_sources: FakeSources) -> None:
+    stack = sourced_stack
+    fake_sources.fail("/", Reply(503), times=None)
+    button = {"action_id": "paper_save", "text": {"type": "plain_text", "text": "Save"}, "value": "2406.00078"}
+    clicked = stack.driver.click(button, user_id="U0BOB", ephemeral=False)
+    [reply] = stack.slack.wait_for_responses(clicked.response_url)
+    assert saved_ids(stack, "U0BOB") == []
+    assert "couldn't check" in texts(reply) and "try again" in texts(reply)
