@@ -33,19 +33,31 @@ class ReactionSaver:
     def is_save_emoji(self, reaction: str) -> bool:
         return base_emoji(reaction) in self.emojis
 
-    def added(self, user: str, channel: str, ts: str, reaction: str) -> ReactionResult:
+    def added(self, user: str, channel: str, ts: str, reaction: str, event_ts: str | None = None) -> ReactionResult:
+        """With Slack's `event_ts`, an add older than the latest removal of the same reaction (a redelivery)
+        is "ignored": the removal wins, also across a restart."""
         if not self.is_save_emoji(reaction):
             return ReactionResult("ignored")
         paper_id = self.posts.paper_for(channel, ts)
         if paper_id is not None:
-            outcome = self.saves.save(user, paper_id, via="reaction", channel=channel, ts=ts, reaction=reaction)
+            if event_ts is None:
+                outcome = self.saves.save(user, paper_id, via="reaction", channel=channel, ts=ts, reaction=reaction)
+            else:
+                found = self.saves.save_reaction(user, paper_id, channel=channel, ts=ts, reaction=reaction,
+                                                 event_ts=event_ts)
+                if found is None:
+                    return ReactionResult("ignored")
+                outcome = found
             return ReactionResult("saved", outcome=outcome)
-        return ReactionResult("pending", pending=self.saves.add_pending(user, channel, ts, reaction))
+        pending = self.saves.add_pending(user, channel, ts, reaction) if event_ts is None else \
+            self.saves.add_pending_reaction(user, channel, ts, reaction, event_ts=event_ts)
+        return ReactionResult("ignored") if pending is None else ReactionResult("pending", pending=pending)
 
-    def removed(self, user: str, channel: str, ts: str, reaction: str) -> Unreacted | None:
+    def removed(self, user: str, channel: str, ts: str, reaction: str,
+                event_ts: str | None = None) -> Unreacted | None:
         if not self.is_save_emoji(reaction):
             return None
-        return self.saves.remove_reaction(user, channel, ts, reaction)
+        return self.saves.remove_reaction(user, channel, ts, reaction, event_ts=event_ts)
 
 
 def records_for(archive: ArchiveRepository, paper_ids: Iterable[str]) -> list[Mapping[str, Any]]:

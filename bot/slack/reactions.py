@@ -64,15 +64,19 @@ def reaction_ack(saver: ReactionSaver, event: Mapping[str, Any]) -> dict[str, An
     if not saver.is_save_emoji(reaction):
         return None
     where = {"user": user, "channel": channel, "ts": ts}
+    # Slack's stamp of the event: an add older than a recorded removal of the same reaction is a redelivery.
+    event_ts = event.get("event_ts") if isinstance(event.get("event_ts"), str) else None
     if kind == "reaction_added":
-        result = saver.added(user, channel, ts, reaction)
+        result = saver.added(user, channel, ts, reaction, event_ts)
+        if result.kind == "ignored":
+            return None
         if result.outcome is not None:
             outcome = result.outcome
             return {"kind": "saved", "paper": outcome.save.paper_id, "new": outcome.new, "changed": outcome.changed,
                     **where}
         assert result.pending is not None
         return {"kind": "pending", "key": result.pending.key, **where}
-    removed = saver.removed(user, channel, ts, reaction)
+    removed = saver.removed(user, channel, ts, reaction, event_ts)
     assert removed is not None
     return {"kind": "removed", "unsaved": list(removed.unsaved), "kept": list(removed.kept), **where}
 

@@ -173,13 +173,21 @@ class SaveRepository(Protocol):
         """Save several papers (the links of one message) in one transaction; one outcome per distinct id."""
         ...
 
+    def save_reaction(self, user: str, paper_id: str, *, channel: str, ts: str, reaction: str, event_ts: str,
+                      at: str | datetime | None = None) -> SaveOutcome | None:
+        """`save` for a save reaction Slack stamped `event_ts`, in one transaction with the check that the
+        reaction was not removed later: if it was (this add is a redelivery), None and nothing saved."""
+        ...
+
     def unsave(self, user: str, paper_id: str) -> Save | None:
         """Take the paper off the user's list whatever saved it; the removed save, or None."""
         ...
 
-    def remove_reaction(self, user: str, channel: str, ts: str, reaction: str) -> Unreacted:
+    def remove_reaction(self, user: str, channel: str, ts: str, reaction: str, *,
+                        event_ts: str | None = None) -> Unreacted:
         """Drop that reaction as a reason for every paper it saved (a paper with no reason left leaves the
-        list), and cancel it if it is still pending."""
+        list), and cancel it if it is still pending. With Slack's `event_ts`, the removal is remembered
+        durably (per user, message and emoji), so an add of that reaction stamped earlier is ignored."""
         ...
 
     def get(self, user: str, paper_id: str) -> Save | None: ...
@@ -211,6 +219,12 @@ class PendingReactionQueue(Protocol):
     def add_pending(self, user: str, channel: str, ts: str, reaction: str,
                     at: str | datetime | None = None) -> Pending:
         """Queue a reaction; queuing it again (a retried event) returns the entry already queued."""
+        ...
+
+    def add_pending_reaction(self, user: str, channel: str, ts: str, reaction: str, *, event_ts: str,
+                             at: str | datetime | None = None) -> Pending | None:
+        """`add_pending` for a reaction Slack stamped `event_ts`; None, and nothing queued, if that reaction was
+        removed later (see `SaveRepository.remove_reaction`)."""
         ...
 
     def pending(self) -> list[Pending]:

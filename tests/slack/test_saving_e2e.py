@@ -502,3 +502,26 @@ def test_a_save_button_when_the_sources_are_down_saves_nothing_and_asks_to_try_a
     [reply] = stack.slack.wait_for_responses(clicked.response_url)
     assert saved_ids(stack, "U0BOB") == []
     assert "couldn't check" in texts(reply) and "try again" in texts(reply)
+
+
+# --- hardening: a redelivered reaction_added does not undo a later removal -----------------------------------
+
+
+def test_a_reaction_added_delivered_again_after_its_removal_does_not_save_again(
+        sourced_stack: SlackStack, fake_sources: FakeSources) -> None:
+    stack = sourced_stack
+    fake_sources.add_arxiv(arxiv_entry("2406.00088", "Redelivered", published="2024-06-01T00:00:00Z"))
+    bot_ts = bot_post(stack, "C0GENERAL", "2405.10001")
+    person_ts = stack.slack.add_message("C0GENERAL", "arxiv.org/abs/2406.00088", user="U0CAROL")
+    for ts, n in ((bot_ts, 1), (person_ts, 2)):
+        item = {"type": "message", "channel": "C0GENERAL", "ts": ts}
+        added = {"type": "reaction_added", "user": "U0BOB", "reaction": "bookmark", "item_user": "U0SOMEONE",
+                 "item": item, "event_ts": f"1716200000.00010{n}"}
+        removed = {**added, "type": "reaction_removed", "event_ts": f"1716200000.00020{n}"}
+        assert stack.driver.event(added, event_id=f"Ev0ADD{n}").response.status_code == 200
+        stack.settle()
+        assert stack.driver.event(removed, event_id=f"Ev0REMOVE{n}").response.status_code == 200
+        assert stack.driver.event(added, event_id=f"Ev0ADD{n}").response.status_code == 200  # redelivered
+        stack.settle()
+    assert saved_ids(stack, "U0BOB") == [], "the removal came after the add: it wins"
+    assert stack.services.saves.pending() == []

@@ -69,3 +69,16 @@ def test_concurrent_workers_complete_an_entry_once(repos: Repositories) -> None:
 def test_concurrent_reactions_are_all_queued(backend: Backend, repos: Repositories) -> None:
     together(20, lambda n: repos.pending.add_pending(f"U{n}", "C1", f"{n % 3}.0", "bookmark"))
     assert len(backend.reopen().pending.pending()) == 20
+
+
+def test_a_pending_reaction_removed_later_is_not_queued_again_by_its_redelivered_add(
+        backend: Backend, repos: Repositories) -> None:
+    first = repos.pending.add_pending_reaction("U1", "C1", "5.5", "bookmark", event_ts="1716200000.000100")
+    assert first is not None
+    assert repos.saves.remove_reaction("U1", "C1", "5.5", "bookmark", event_ts="1716200000.000200").cancelled_pending
+    reopened = backend.reopen()
+    assert reopened.pending.add_pending_reaction("U1", "C1", "5.5", "bookmark::skin-tone-3",
+                                                 event_ts="1716200000.000100") is None
+    assert reopened.pending.pending() == []
+    later = reopened.pending.add_pending_reaction("U1", "C1", "5.5", "bookmark", event_ts="1716200001.000000")
+    assert later is not None and reopened.pending.pending() == [later]

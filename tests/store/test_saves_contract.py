@@ -127,3 +127,22 @@ def test_concurrent_saves_lose_nothing(backend: Backend, repos: Repositories) ->
     assert reopened.savers("2405.12345") == {f"U{n:03d}" for n in range(20)}
     assert all(reopened.saved_ids(f"U{n:03d}") == {"2405.12345", f"2405.{n:05d}"} for n in range(20))
     assert len(reopened.saved("U999")) == 20
+
+
+def test_a_reaction_removed_after_an_add_wins_over_that_add_delivered_again_also_after_a_restart(
+        backend: Backend, repos: Repositories) -> None:
+    added = repos.saves.save_reaction("U1", "2405.12345", channel="C1", ts="1.1", reaction="bookmark",
+                                      event_ts="1716200000.000100")
+    assert added is not None and added.new
+    assert repos.saves.remove_reaction("U1", "C1", "1.1", "bookmark::skin-tone-2",
+                                       event_ts="1716200000.000200").unsaved == ("2405.12345",)
+    reopened = backend.reopen().saves
+    stale = reopened.save_reaction("U1", "2405.12345", channel="C1", ts="1.1", reaction="bookmark",
+                                   event_ts="1716200000.000100")  # Slack delivers the add again
+    assert stale is None and reopened.get("U1", "2405.12345") is None, "the later removal wins"
+    other = reopened.save_reaction("U2", "2405.12345", channel="C1", ts="1.1", reaction="bookmark",
+                                   event_ts="1716200000.000100")
+    assert other is not None and other.new, "another user's reaction is another reaction"
+    again = reopened.save_reaction("U1", "2405.12345", channel="C1", ts="1.1", reaction="bookmark",
+                                   event_ts="1716200000.000300")
+    assert again is not None and again.new, "a reaction added after the removal saves again"

@@ -18,6 +18,11 @@ is slow, so the reaction is recorded durably first (before Slack gets its 200), 
 re-processed at start-up if the process died in between. Completing one is atomic with its saves, and
 removing the reaction meanwhile cancels it.
 
+Table "unreacted" holds, per (user, message, emoji), the Slack `event_ts` of the latest removal of that save
+reaction: a `reaction_added` Slack delivers again after the removal (its retry, or a redelivery after a
+restart; reaction events skip the in-memory event de-dup) is older than that, and is ignored. Entries older
+than `TOMBSTONE_SECONDS` before the newest are dropped: Slack stops retrying long before.
+
 Every lookup is answered from in-memory indexes built at open; the file is only written. All access holds
 the store's lock, so memory always equals what the file holds.
 """
@@ -28,6 +33,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
+from typing import TypedDict
 
 from bot.papers import normalize_arxiv_id
 from bot.store.models import (
@@ -48,6 +54,28 @@ log = logging.getLogger("bot.saves")
 
 SAVES_TABLE = "saves"
 PENDING_TABLE = "pending"
+TOMBSTONES_TABLE = "unreacted"
+TOMBSTONE_SECONDS = 7 * 24 * 3600
+
+
+class TombstoneDoc(TypedDict):
+    """The latest removal of one save reaction, keyed like a pending entry (table "unreacted" of saves.json)."""
+
+    user: str
+    channel: str
+    ts: str
+    reaction: str
+    event_ts: str
+
+
+def _event_time(event_ts: str | None) -> tuple[int, int] | None:
+    """Slack's "1716200000.000100" as (seconds, microseconds), exact (a float would round); None if malformed."""
+    if not event_ts:
+        return None
+    seconds, _, fraction = event_ts.partition(".")
+    if not (seconds.isdecimal() and (fraction.isdecimal() or not fraction)) or len(fraction) > 6:
+        return None
+    return int(seconds), int(fraction.ljust(6, "0"))
 
 
 def _bare(paper_id: str) -> str:
@@ -68,12 +96,17 @@ class Saves:
         self._by_paper: dict[str, set[str]] = {}
         self._by_reaction: dict[tuple[str, str], set[str]] = {}  # (user, anchor) -> paper ids
         self._pending: dict[str, Pending] = {}
+        self._removed_at: dict[str, tuple[int, int]] = {}  # pending key -> event time of the latest removal
         with store.lock:
             for doc in store.raw_table(SAVES_TABLE).values():
                 self._remember(Save.from_doc(doc))
             for doc in store.raw_table(PENDING_TABLE).values():
                 pending = Pending.from_doc(doc)
                 self._pending[pending.key] = pending
+            for key, doc in store.raw_table(TOMBSTONES_TABLE).items():
+                moment = _event_time(doc.get("event_ts"))
+                if moment is not None:
+                    self._removed_at[key] = moment
 
     # --- in-memory indexes (callers hold the store lock) ------------------------------------------------
 
@@ -105,15 +138,25 @@ class Saves:
     # --- writes -----------------------------------------------------------------------------------------
 
     def _commit(self, puts: list[Save], deletes: list[Save], pending_puts: Iterable[Pending] = (),
-                pending_deletes: Iterable[str] = ()) -> None:
+                pending_deletes: Iterable[str] = (), tombstones: dict[str, TombstoneDoc] | None = None,
+                tombstone_deletes: Iterable[str] = ()) -> None:
         """Write the changes in one atomic transaction, then mirror them in memory (caller holds the lock)."""
         pending_puts, pending_deletes = list(pending_puts), list(pending_deletes)
+        tombstones, tombstone_deletes = tombstones or {}, list(tombstone_deletes)
         with self._store.transaction():
             self._store.change(SAVES_TABLE, {save.key: save.to_doc() for save in puts},
                                deletes=[save.key for save in deletes])
             if pending_puts or pending_deletes:
                 self._store.change(PENDING_TABLE, {item.key: item.to_doc() for item in pending_puts},
                                    deletes=pending_deletes)
+            if tombstones or tombstone_deletes:
+                self._store.change(TOMBSTONES_TABLE, dict(tombstones), deletes=tombstone_deletes)
+        for key in tombstone_deletes:
+            self._removed_at.pop(key, None)
+        for key, doc in tombstones.items():
+            moment = _event_time(doc["event_ts"])
+            assert moment is not None
+            self._removed_at[key] = moment
         for save in deletes:
             self._forget(save.user, save.paper_id)
         for save in puts:
@@ -162,6 +205,31 @@ class Saves:
         self._log_saves(outcomes, via)
         return outcomes
 
+    def save_reaction(self, user: str, paper_id: str, *, channel: str, ts: str, reaction: str, event_ts: str,
+                      at: str | datetime | None = None) -> SaveOutcome | None:
+        """Save a paper for a save reaction Slack stamped `event_ts`; None, and nothing saved, if that reaction
+        was removed later than `event_ts` (this add is a redelivery the removal already undid)."""
+        stamp = timestamp(at)
+        bare = _bare(paper_id)
+        with self._store.lock:
+            if self._removed_later(pending_key(user, channel, ts, reaction), event_ts):
+                outcome = None
+            else:
+                outcomes, puts = self._plan_saves(user, [bare], "reaction", channel, ts, reaction, stamp)
+                if puts:
+                    self._commit(puts, [])
+                outcome = outcomes[0]
+        if outcome is None:
+            log.info("save.stale user=%s channel=%s ts=%s event_ts=%s reason=removed_later", user, channel, ts,
+                     event_ts)
+            return None
+        self._log_saves([outcome], "reaction")
+        return outcome
+
+    def _removed_later(self, key: str, event_ts: str) -> bool:
+        removed_at, added_at = self._removed_at.get(key), _event_time(event_ts)
+        return removed_at is not None and added_at is not None and added_at < removed_at
+
     def _plan_saves(self, user: str, ids: list[str], via: str, channel: str | None, ts: str | None,
                     reaction: str | None, stamp: str) -> tuple[list[SaveOutcome], list[Save]]:
         outcomes, puts = [], []
@@ -191,12 +259,15 @@ class Saves:
         log.info("save.removed user=%s paper=%s via=unsave", user, old.paper_id)
         return old
 
-    def remove_reaction(self, user: str, channel: str, ts: str, reaction: str) -> Unreacted:
+    def remove_reaction(self, user: str, channel: str, ts: str, reaction: str, *,
+                        event_ts: str | None = None) -> Unreacted:
         """The user took a save reaction off a message: drop that reason for every paper it saved (a paper
-        with no reason left leaves the list), and cancel the reaction if it is still pending."""
+        with no reason left leaves the list), and cancel the reaction if it is still pending. With Slack's
+        `event_ts`, the removal is remembered, so an add of that reaction older than it is ignored later."""
         anchor = reaction_anchor(channel, ts, reaction)
         key = pending_key(user, channel, ts, reaction)
         with self._store.lock:
+            tombstones, stale = self._plan_tombstone(key, user, channel, ts, reaction, event_ts)
             unsaved, kept, puts, deletes = [], [], [], []
             for paper_id in sorted(self._by_reaction.get((user, anchor), ())):
                 old = self._by_user[user][paper_id]
@@ -208,8 +279,9 @@ class Saves:
                     unsaved.append(paper_id)
                     deletes.append(old)
             cancelled = key in self._pending
-            if puts or deletes or cancelled:
-                self._commit(puts, deletes, pending_deletes=[key] if cancelled else [])
+            if puts or deletes or cancelled or tombstones or stale:
+                self._commit(puts, deletes, pending_deletes=[key] if cancelled else [], tombstones=tombstones,
+                             tombstone_deletes=stale)
         for paper_id in unsaved:
             log.info("save.removed user=%s paper=%s via=reaction channel=%s ts=%s", user, paper_id, channel, ts)
         for paper_id in kept:
@@ -217,6 +289,22 @@ class Saves:
         if cancelled:
             log.info("save.pending.cancelled user=%s channel=%s ts=%s", user, channel, ts)
         return Unreacted(tuple(unsaved), tuple(kept), cancelled)
+
+    def _plan_tombstone(self, key: str, user: str, channel: str, ts: str, reaction: str,
+                        event_ts: str | None) -> tuple[dict[str, TombstoneDoc], list[str]]:
+        """The tombstone to write for a removal at `event_ts` (none if an equal or later one is recorded), and
+        the old ones to drop (caller holds the lock)."""
+        moment = _event_time(event_ts)
+        if moment is None or event_ts is None:
+            return {}, []
+        known = self._removed_at.get(key)
+        if known is not None and known >= moment:
+            return {}, []
+        cutoff = (moment[0] - TOMBSTONE_SECONDS, moment[1])
+        stale = [k for k, at in self._removed_at.items() if at < cutoff and k != key]
+        doc: TombstoneDoc = {"user": user, "channel": channel, "ts": ts, "reaction": base_emoji(reaction),
+                             "event_ts": event_ts}
+        return {key: doc}, stale
 
     # --- pending reactions ------------------------------------------------------------------------------
 
@@ -230,6 +318,26 @@ class Saves:
             if existing is not None:
                 return existing
             self._commit([], [], pending_puts=[pending])
+        log.info("save.pending user=%s channel=%s ts=%s reaction=%s", user, channel, ts, pending.reaction)
+        return pending
+
+    def add_pending_reaction(self, user: str, channel: str, ts: str, reaction: str, *, event_ts: str,
+                             at: str | datetime | None = None) -> Pending | None:
+        """`add_pending` for a reaction Slack stamped `event_ts`; None, and nothing queued, if that reaction was
+        removed later than `event_ts`."""
+        pending = Pending(user=user, channel=channel, ts=ts, reaction=base_emoji(reaction),
+                          received_at=timestamp(at))
+        with self._store.lock:
+            stale = self._removed_later(pending.key, event_ts)
+            existing = self._pending.get(pending.key)
+            if not stale and existing is None:
+                self._commit([], [], pending_puts=[pending])
+        if stale:
+            log.info("save.stale user=%s channel=%s ts=%s event_ts=%s reason=removed_later", user, channel, ts,
+                     event_ts)
+            return None
+        if existing is not None:
+            return existing
         log.info("save.pending user=%s channel=%s ts=%s reaction=%s", user, channel, ts, pending.reaction)
         return pending
 
