@@ -189,3 +189,13 @@ def test_concurrent_saves_from_many_users_all_land(tmp_path: Path, saves: Saves)
         thread.join()
     assert saves.savers("2405.12345") == {f"U{n:03d}" for n in range(20)}
     assert len(reopen(tmp_path)) == 40
+
+
+def test_removals_are_remembered_for_a_week_then_forgotten(saves: Saves, data_dir: DataDir) -> None:
+    saves.remove_reaction("U1", "C1", "1.1", "bookmark", event_ts="1716200000.000100")
+    saves.remove_reaction("U1", "C1", "2.2", "bookmark", event_ts="1716200000.000200")
+    assert len(data_dir.store("saves").raw_table("unreacted")) == 2
+    saves.remove_reaction("U2", "C1", "3.3", "bookmark", event_ts=f"{1716200000 + 8 * 24 * 3600}.000000")
+    assert list(data_dir.store("saves").raw_table("unreacted")) == ["U2:C1:3.3:bookmark"], "Slack retried long ago"
+    assert saves.save_reaction("U1", "2405.12345", channel="C1", ts="1.1", reaction="bookmark",
+                               event_ts="1716200000.000000") is not None
