@@ -37,11 +37,12 @@ class Sent:
 
 class SlackDriver:
     def __init__(self, base_url: str, signing_secret: str, slack: SlackEmulator, *, command: str = "/papers",
-                 path: str = "/slack/events") -> None:
+                 path: str = "/slack/events", timeout: float = 10.0) -> None:
         self.endpoint = base_url.rstrip("/") + path
         self.signing_secret = signing_secret
         self.slack = slack
         self.command_name = command
+        self.timeout = timeout  # seconds to wait for the bot's HTTP response (the ack)
         self.http = requests.Session()
 
     def close(self) -> None:
@@ -58,7 +59,7 @@ class SlackDriver:
             sent_headers["X-Slack-Signature"] = sign(secret or self.signing_secret, ts, body)
         sent_headers.update(headers or {})
         started = time.perf_counter()
-        response = self.http.post(self.endpoint, data=body, headers=sent_headers, timeout=10)
+        response = self.http.post(self.endpoint, data=body, headers=sent_headers, timeout=self.timeout)
         return response, time.perf_counter() - started
 
     # --- slash commands -------------------------------------------------------------------------------
@@ -230,6 +231,6 @@ def start_stack(data_dir: Any, papers: list[dict[str, Any]] = (), *, env: dict[s
     client = create_web_client(settings)
     services = Services.open_for_slack(settings, client)
     app = create_app(settings, services, client)
-    server = start_server(app, "127.0.0.1", 0)
+    server = start_server(app, "127.0.0.1", 0, signing_secret=SIGNING_SECRET)
     driver = SlackDriver(server.url, SIGNING_SECRET, slack, command=settings.command)
     return SlackStack(slack, settings, services, app, server, driver)

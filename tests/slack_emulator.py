@@ -342,6 +342,7 @@ class SlackEmulator:
         # The token's granted scopes, sent as `X-OAuth-Scopes` on every Web API answer (None: no header).
         self.scopes: str | None = ",".join(REQUIRED_SCOPES)
         self._faults: dict[str, list[_Fault]] = {}
+        self._delays: dict[str, float] = {}  # method -> seconds every call of it takes (`slow`)
         self._lock = threading.Condition()
         self._ts = itertools.count(1)
         self._server: http.server.ThreadingHTTPServer | None = None
@@ -420,6 +421,11 @@ class SlackEmulator:
         """The next `times` calls of `method` get HTTP `status`; with `after_doing`, once they did their work."""
         with self._lock:
             self._faults.setdefault(method, []).append(_Fault(status, times, after_doing=after_doing))
+
+    def slow(self, method: str, seconds: float) -> None:
+        """Every later call of `method` takes `seconds` before it is answered (0: no delay)."""
+        with self._lock:
+            self._delays[method] = seconds
 
     def add_message(self, channel: str, text: str, *, user: str = "U0SOMEONE", ts: str | None = None,
                     thread_ts: str | None = None) -> str:
@@ -570,6 +576,9 @@ class SlackEmulator:
                 fault.remaining -= 1
                 if fault.remaining <= 0:
                     faults.pop(0)
+            delay = self._delays.get(method, 0.0)
+        if delay:
+            time.sleep(delay)
         if fault is not None and not fault.after_doing:
             if fault.status == 429:
                 return 429, {"Retry-After": str(fault.retry_after or 0)}, {"ok": False, "error": "ratelimited"}

@@ -82,7 +82,8 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
     previous: dict[int, Any] = {}
     try:
         previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-        app = create_app(settings, services, client, verify_token=False)  # check_tokens ran auth.test already
+        # check_tokens ran auth.test already; its answer is the bot's identity for every request
+        app = create_app(settings, services, client, verify_token=False, identity=identity)
         stopper = _start(app, settings, host, port)
         services.scheduler.start()
         log.info("paperbot.ready team=%s bot=%s", identity.get("team_id"), identity.get("user_id"))
@@ -119,7 +120,8 @@ def _start(app: Any, settings: Settings, host: str, port: int) -> Any:
 
     try:
         # The health check stays lock-free: a long archive write must not make it time out.
-        server = start_server(app, host, port, health=lambda: {"mode": "http"})
+        server = start_server(app, host, port, signing_secret=settings.slack_signing_secret or "",
+                              health=lambda: {"mode": "http"})
     except OSError as exc:
         raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     log.info("paperbot.listening mode=http url=%s%s", server.url, EVENTS_PATH)

@@ -5,6 +5,10 @@ links, reading list, export, App Home), which registers that feature's Bolt list
 `/papers` subcommands in the command registry (commands.py, registry.py). The features use the services the
 composition root built (bot/services.py); nothing here constructs core services.
 
+Identity: `paperbot run` calls auth.test once at start-up and hands the answer to `create_app`, which
+gives Bolt an `authorize` built from it; so no request ever waits on a Web API call before its ack (Bolt's
+default single-team authorization calls auth.test inside the first request, and again until one succeeds).
+
 Ack strategy: `process_before_response=True` with lazy listeners. Bolt then runs each listener's ack
 function inline on the server thread that received the request (nothing but `ack()`), and hands the real
 work to the lazy listeners on our worker pool. So the 200 goes back as soon as the signature is checked,
@@ -17,11 +21,12 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import App, BoltResponse
+from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 
 from bot.config import Settings
@@ -62,10 +67,12 @@ QUIET_LOGGER.disabled = True
 
 class _DropClientTokenWarning(logging.Filter):
     """Bolt reads SLACK_BOT_TOKEN from the environment even when given a client made with that very token,
-    then warns that the token is unused; the warning is noise for an operator."""
+    then warns that the token is unused; likewise when given an `authorize` (which hands out that token).
+    The warnings are noise for an operator."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return "`token` will be unused" not in record.getMessage()
+        message = record.getMessage()
+        return "`token` will be unused" not in message and "env variable) will be ignored" not in message
 
 
 _bolt_filter = _DropClientTokenWarning()
@@ -109,9 +116,15 @@ def create_app(
     *,
     verify_token: bool = True,
     workers: int = WORKERS,
+    identity: Mapping[str, Any] | None = None,
 ) -> App:
-    """The Bolt app. With `verify_token` it calls auth.test now (a bad token fails here, not on a request)."""
+    """The Bolt app. `identity` is auth.test's answer for the bot token, from start-up; without it,
+    `verify_token` calls auth.test now (a bad token fails here, SlackApiError, not on a request). Requests
+    never call it: with neither, the bot's own ids are unknown (its own events are not told apart)."""
     settings.require_slack()
+    client = client or create_web_client(settings)
+    if identity is None and verify_token:
+        identity = dict(client.auth_test().data)  # type: ignore[arg-type]  # auth.test answers JSON
     # Bolt sets its loggers to the root level unless given a base logger; this one follows bot.logs (WARNING).
     bolt_logger = logging.getLogger("slack_bolt")
     if _bolt_filter not in bolt_logger.filters:
@@ -119,17 +132,33 @@ def create_app(
     app = App(
         name="paperbot",
         logger=bolt_logger,
-        client=client or create_web_client(settings),
+        client=client,
         # Socket Mode requests are not signed (the socket is authenticated); Bolt skips the check there.
         signing_secret=settings.slack_signing_secret or "",
         request_verification_enabled=True,
-        token_verification_enabled=verify_token,
+        authorize=_authorize_as(identity or {}, client.token),
         process_before_response=True,
         listener_executor=ListenerPool(max_workers=workers, thread_name_prefix="paperbot-worker"),
     )
     _skip_retried_events(app, services.events)
     _register_features(app, settings, services)
     return app
+
+
+def _authorize_as(identity: Mapping[str, Any], token: str | None) -> Callable[..., AuthorizeResult]:
+    """Bolt's `authorize`: the bot token and the ids auth.test gave at start-up, with no call per request."""
+
+    def authorize(enterprise_id: str | None, team_id: str | None, user_id: str | None) -> AuthorizeResult:
+        return AuthorizeResult(
+            enterprise_id=identity.get("enterprise_id") or enterprise_id,
+            team_id=identity.get("team_id") or team_id,
+            bot_id=identity.get("bot_id"),
+            bot_user_id=identity.get("user_id"),
+            bot_token=token,
+            user_id=user_id,
+        )
+
+    return authorize
 
 
 def _register_features(app: App, settings: Settings, services: Services) -> None:

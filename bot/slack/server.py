@@ -1,18 +1,27 @@
 """HTTP mode: waitress (a production WSGI server, multi-threaded) serving the Bolt app.
 
-Routes: `POST /slack/events` (slash commands, interactivity and the Events API, all through Bolt's WSGI
-adapter, which checks every request's signature) and `GET /healthz`; 404 elsewhere, 405 for a wrong
-method. `start_server()` returns a handle with the bound port (so tests can ask for port 0) and `stop()`.
+Routes: `POST /slack/events` (slash commands, interactivity and the Events API, through Bolt's WSGI
+adapter) and `GET /healthz`; 404 elsewhere, 405 for a wrong method. Anyone can reach the endpoint, so the
+signature and timestamp are checked here, before anything parses the body: a forged, stale or malformed
+request gets 401, a signed body Bolt could not parse gets 400, each with one short log line and nothing else
+(Bolt checks the signature again; it never sees these). `start_server()` returns a handle with the bound
+port (so tests can ask for port 0) and `stop()`.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import io
 import json
 import logging
+import re
+import resource
 import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import parse_qsl
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
@@ -27,6 +36,15 @@ EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 THREADS = 8
 MAX_BODY_BYTES = 1024 * 1024  # Slack's largest payloads (block_actions with a 50-block message) are far smaller
+MAX_REQUEST_AGE = 300  # seconds, either way: Slack's rule against replayed requests
+TIMESTAMP_RE = re.compile(r"[0-9]{1,12}")  # ASCII digits only ([0-9], not \d); 12 digits is far past 2100
+SIGNATURE_RE = re.compile(r"v0=[0-9a-f]{64}")  # HMAC-SHA256 in lowercase hex, as Slack sends it
+# Connections held open by anyone (no data, no auth) must not starve Slack's: waitress stops accepting at
+# its limit (default 100), so the limit is high (asyncore's poll has no FD_SETSIZE cap) and idle ones close soon.
+CONNECTION_LIMIT = 1000
+IDLE_TIMEOUT = 15  # seconds without a byte before waitress closes a connection with no request in progress
+CLEANUP_INTERVAL = 5  # seconds between waitress's sweeps for idle connections
+FD_RESERVE = 256  # open files kept for everything else: data files, the Web API client, the listeners
 
 StartResponse = Callable[..., Any]
 
@@ -39,8 +57,63 @@ def _reply(start_response: StartResponse, status: str, body: dict[str, Any],
     return [payload]
 
 
-def make_wsgi_app(app: App, health: Callable[[], dict[str, Any]] | None = None) -> Callable[..., Iterable[bytes]]:
-    """The WSGI application: Bolt at POST /slack/events, a health check at GET /healthz."""
+def signature_problem(secret: str, timestamp: str | None, signature: str | None, body: bytes,
+                      now: float | None = None) -> str | None:
+    """Why a request is not signed by Slack with `secret` (None: it is). Looks at the headers' shape first,
+    so nothing unusual (huge, non-ASCII, not a number) reaches int() or the comparison."""
+    if not secret:  # an empty key would make every request's signature computable
+        return "no_secret"
+    if not timestamp or not signature:
+        return "unsigned"
+    if not TIMESTAMP_RE.fullmatch(timestamp):
+        return "bad_timestamp"
+    if abs((time.time() if now is None else now) - int(timestamp)) > MAX_REQUEST_AGE:
+        return "stale"
+    if not SIGNATURE_RE.fullmatch(signature):
+        return "bad_signature"
+    expected = hmac.new(secret.encode(), b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256).hexdigest()
+    return None if hmac.compare_digest("v0=" + expected, signature) else "wrong_signature"
+
+
+def body_problem(body: bytes, content_type: str | None) -> str | None:
+    """Why Bolt could not parse a body into an object (None: it can). Mirrors Bolt's parse_body: JSON when
+    the type says so or it starts with `{`; else a form, whose `payload` field (if any) holds JSON."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "not_utf8"
+    if not text:
+        return None
+    if (content_type or "").split(";")[0] == "application/json" or text.startswith("{"):
+        return _json_object_problem(text)
+    if "payload" in text:
+        payload = dict(parse_qsl(text, keep_blank_values=True)).get("payload")
+        return None if payload is None else _json_object_problem(payload, "payload_")
+    return None
+
+
+def _json_object_problem(text: str, prefix: str = "") -> str | None:
+    try:
+        parsed = json.loads(text)
+    except (ValueError, RecursionError):  # RecursionError: a few thousand nested brackets
+        return prefix + "not_json"
+    return None if isinstance(parsed, dict) else prefix + "not_object"
+
+
+def _read_body(environ: dict[str, Any]) -> bytes | None:
+    """The raw body (waitress has already capped it at MAX_BODY_BYTES); None if its length is unreadable."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return None
+    stream = environ.get("wsgi.input")
+    return stream.read(length) if stream is not None and length > 0 else b""
+
+
+def make_wsgi_app(app: App, health: Callable[[], dict[str, Any]] | None = None, *,
+                  signing_secret: str) -> Callable[..., Iterable[bytes]]:
+    """The WSGI application: Bolt at POST /slack/events (only requests signed with `signing_secret` reach
+    it), a health check at GET /healthz."""
     slack = SlackRequestHandler(app, path=EVENTS_PATH)
 
     def application(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -58,14 +131,36 @@ def make_wsgi_app(app: App, health: Callable[[], dict[str, Any]] | None = None) 
             return _reply(start_response, "405 Method Not Allowed", {"error": "method not allowed"},
                           [("Allow", "POST")])
 
+        timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP")
+        # Only a well-formed timestamp goes into the log line: the header is the sender's, of any length.
+        shown_ts = timestamp if timestamp and TIMESTAMP_RE.fullmatch(timestamp) else "-"
+        remote = environ.get("REMOTE_ADDR", "-")
+        body = _read_body(environ)
+        if body is None:
+            log.warning("slack.request.malformed status=400 reason=content_length remote=%s", remote)
+            return _reply(start_response, "400 Bad Request", {"error": "bad request"})
+        problem = signature_problem(signing_secret, timestamp, environ.get("HTTP_X_SLACK_SIGNATURE"), body)
+        if problem:
+            log.warning("slack.request.rejected status=401 reason=%s remote=%s ts=%s", problem, remote, shown_ts)
+            return _reply(start_response, "401 Unauthorized", {"error": "invalid signature"})
+        problem = body_problem(body, environ.get("CONTENT_TYPE"))
+        if problem:
+            log.warning("slack.request.malformed status=400 reason=%s remote=%s ts=%s", problem, remote, shown_ts)
+            return _reply(start_response, "400 Bad Request", {"error": "bad request"})
+        environ["wsgi.input"] = io.BytesIO(body)  # read once above; Bolt reads it again
+        environ["CONTENT_LENGTH"] = str(len(body))
+
         def recording_start_response(status: str, headers: list[tuple[str, str]], *exc: Any) -> Any:
-            if status.startswith("401"):
-                # Bolt answers 401 for a missing, wrong or stale (> 5 min) signature.
-                log.warning("slack.request.rejected status=401 remote=%s ts=%s", environ.get("REMOTE_ADDR"),
-                            environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "-"))
+            if status.startswith("401"):  # Bolt's own check disagreed (a timestamp just past 5 minutes)
+                log.warning("slack.request.rejected status=401 reason=bolt remote=%s ts=%s", remote, shown_ts)
             return start_response(status, headers, *exc)
 
-        return slack(environ, recording_start_response)
+        try:
+            return slack(environ, recording_start_response)
+        except Exception as exc:  # Bolt building its request from an odd but signed body
+            log.warning("slack.request.malformed status=400 reason=bolt error=%s remote=%s ts=%s",
+                        type(exc).__name__, remote, shown_ts)
+            return _reply(start_response, "400 Bad Request", {"error": "bad request"})
 
     return application
 
@@ -111,21 +206,42 @@ class ServerHandle:
         return not any(c.requests or c.total_outbufs_len for c in channels)
 
 
-def start_server(app: App, host: str = "127.0.0.1", port: int = 3000, *, threads: int = THREADS,
-                 health: Callable[[], dict[str, Any]] | None = None) -> ServerHandle:
-    """Bind `host:port` (0 = any free port) and serve on a background thread. OSError if it cannot bind."""
+def connection_limit(wanted: int = CONNECTION_LIMIT) -> int:
+    """How many connections to allow: `wanted`, raising the soft open-files limit to fit it when the hard
+    limit allows; otherwise as many as the open-files limit leaves room for (at least waitress's 100)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    needed = wanted + FD_RESERVE
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    if soft == resource.RLIM_INFINITY:
+        return wanted
+    return max(100, min(wanted, soft - FD_RESERVE))
+
+
+def start_server(app: App, host: str = "127.0.0.1", port: int = 3000, *, signing_secret: str,
+                 threads: int = THREADS, health: Callable[[], dict[str, Any]] | None = None) -> ServerHandle:
+    """Bind `host:port` (0 = any free port) and serve on a background thread, accepting only requests signed
+    with `signing_secret` at the events path. OSError if it cannot bind."""
+    limit = connection_limit()
     server = create_server(
-        make_wsgi_app(app, health),
+        make_wsgi_app(app, health, signing_secret=signing_secret),
         host=host,
         port=port,
         threads=threads,
         ident="paperbot",
         max_request_body_size=MAX_BODY_BYTES,
-        channel_timeout=60,
+        connection_limit=limit,
+        channel_timeout=IDLE_TIMEOUT,
+        cleanup_interval=CLEANUP_INTERVAL,
         asyncore_use_poll=True,
     )
     thread = threading.Thread(target=server.run, name="paperbot-http", daemon=True)
     thread.start()
     handle = ServerHandle(server, thread)
-    log.info("http.listening url=%s", handle.url)
+    log.info("http.listening url=%s connection_limit=%s", handle.url, limit)
     return handle
