@@ -190,11 +190,13 @@ class SlackStack:
     driver: SlackDriver
 
     def settle(self, timeout: float = 10.0) -> None:
-        """Wait until the bot has handled everything sent so far (its listener pool is idle): for asserting
-        that something did not happen, without sleeping."""
+        """Wait until the bot has handled everything sent so far (its listener pool is idle, and no reply
+        waits out a 429 in the outbox): for asserting that something did not happen, without sleeping."""
         from bot.slack.app import wait_for_listeners
+        from bot.slack.replies import outbox
 
         assert wait_for_listeners(self.app, timeout), "the bot's work did not finish"
+        assert outbox().wait_idle(timeout), "a reply still waits for Slack to allow it"
 
     def stop(self) -> None:
         from bot.slack.app import shutdown_app

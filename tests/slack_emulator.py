@@ -10,7 +10,8 @@ endpoint (`socket_mode`). It:
 - validates Block Kit against Slack's limits and answers `invalid_blocks` as Slack would, recording every
   problem in `problems` (so a test can assert the bot never sent anything Slack would reject);
 - records every call (method, params, time) and every response-URL post;
-- injects faults: per-channel errors (`not_in_channel`, …), 429 + Retry-After or 5xx for the next N calls.
+- injects faults: per-channel errors (`not_in_channel`, …), 429 + Retry-After or 5xx for the next N calls,
+  429 + Retry-After for the next N response-URL posts (`rate_limit_responses`, recorded in `throttled`).
 
     with SlackEmulator() as slack:
         client = WebClient(token=slack.bot_token, base_url=slack.api_url)
@@ -329,6 +330,8 @@ class SlackEmulator:
         self.bot_id = bot_id
         self.calls: list[Call] = []
         self.response_posts: list[ResponsePost] = []
+        self.throttled: list[ResponsePost] = []  # response-URL posts answered 429 (not delivered)
+        self._response_limits: list[_Fault] = []
         self.problems: list[str] = []  # everything Slack would have rejected or warned about
         self.channel_errors: dict[str, str] = {}  # channel id -> error for posting / reading there
         self.users: dict[str, dict[str, Any]] = {}
@@ -417,6 +420,14 @@ class SlackEmulator:
         with self._lock:
             self._faults.setdefault(method, []).append(_Fault(429, times, retry_after))
 
+    def rate_limit_responses(self, times: int = 1, retry_after: int = 0) -> None:
+        """The next `times` posts to any response URL get HTTP 429 with `Retry-After` (nothing is delivered)."""
+        with self._lock:
+            self._response_limits.append(_Fault(429, times, retry_after))
+
+    def wait_for_throttled(self, count: int = 1, timeout: float = 5.0) -> list[ResponsePost]:
+        return self._wait(lambda: list(self.throttled), count, timeout, f"{count} throttled response post(s)")
+
     def fail(self, method: str, times: int = 1, status: int = 500, *, after_doing: bool = False) -> None:
         """The next `times` calls of `method` get HTTP `status`; with `after_doing`, once they did their work."""
         with self._lock:
@@ -486,8 +497,8 @@ class SlackEmulator:
             self._send(request, status, body)
             return
         if parts.path.startswith("/response/"):
-            status, body = self._response_url(parts.path.rsplit("/", 1)[-1], raw)
-            self._send(request, status, body)
+            status, body, extra = self._response_url(parts.path.rsplit("/", 1)[-1], raw)
+            self._send(request, status, body, extra)
             return
         if not parts.path.startswith("/api/"):
             self._send(request, 404, {"ok": False, "error": "not_found"})
@@ -529,12 +540,20 @@ class SlackEmulator:
         request.end_headers()
         request.wfile.write(payload)
 
-    def _response_url(self, rid: str, raw: bytes) -> tuple[int, dict[str, Any]]:
+    def _response_url(self, rid: str, raw: bytes) -> tuple[int, dict[str, Any], dict[str, str]]:
         try:
             payload = json.loads(raw)
         except ValueError:
-            return 400, {"ok": False, "error": "invalid_payload"}
+            return 400, {"ok": False, "error": "invalid_payload"}, {}
         with self._lock:
+            limit = self._response_limits[0] if self._response_limits else None
+            if limit is not None:
+                limit.remaining -= 1
+                if limit.remaining <= 0:
+                    self._response_limits.pop(0)
+                self.throttled.append(ResponsePost(rid, payload, time.monotonic(), 429))
+                self._lock.notify_all()
+                return 429, {"ok": False, "error": "rate_limited"}, {"Retry-After": str(limit.retry_after or 0)}
             used = sum(1 for p in self.response_posts if p.id == rid)
         status, body = 200, {"ok": True}
         if used >= 5:  # Slack allows five posts per response URL
@@ -549,7 +568,7 @@ class SlackEmulator:
         with self._lock:
             self.response_posts.append(ResponsePost(rid, payload, time.monotonic(), status))
             self._lock.notify_all()
-        return status, body
+        return status, body, {}
 
     def _upload(self, file_id: str, raw: bytes) -> tuple[int, dict[str, Any]]:
         with self._lock:

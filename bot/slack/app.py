@@ -219,7 +219,13 @@ def wait_for_listeners(app: App, timeout: float = 10.0) -> bool:
 
 
 def shutdown_app(app: App, timeout: float = 20.0) -> bool:
-    """Let queued and running listener work finish (up to `timeout` s); True if it all did."""
+    """Let queued and running listener work finish, then the replies waiting out a 429 (replies.py), up to
+    `timeout` s in all; True if it all did (a reply that could not go out in time is dropped with a line)."""
+    import time
+
+    from bot.slack.replies import outbox
+
+    deadline = time.monotonic() + timeout
     executor = app.listener_runner.listener_executor
     done = threading.Event()
 
@@ -231,4 +237,5 @@ def shutdown_app(app: App, timeout: float = 20.0) -> bool:
     finished = done.wait(timeout)
     if not finished:
         log.warning("slack.shutdown.unfinished timeout_s=%s", timeout)
-    return finished
+    flushed = outbox().flush(max(0.0, deadline - time.monotonic()))
+    return finished and flushed

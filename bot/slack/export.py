@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.bibtex import to_bibtex
 from bot.saves import records_for
-from bot.slack import blocks
+from bot.slack import blocks, replies
 from bot.slack import export_blocks as eb
 from bot.slack.channel_names import ChannelNames
 from bot.slack.commands import CommandRouter
@@ -73,15 +73,22 @@ class Export:
         records = records_for(self.services.archive, ids)
         bib = to_bibtex(records)
         filename = f"paperbot-{filename}"
-        problem = self.upload(user, bib, filename, eb.export_comment(len(records), what))
-        if problem is None:
-            reply(eb.export_sent(len(records), filename))
-            log.info("export.sent user=%s scope=%s papers=%d bytes=%d", user, scope, len(records), len(bib))
-            return {"scope": scope, "papers": len(records), "delivery": "file"}
-        for message in eb.export_fallback(bib, len(records), problem):
-            reply(message)
-        log.info("export.fallback user=%s scope=%s papers=%d reason=%s", user, scope, len(records), problem)
-        return {"scope": scope, "papers": len(records), "delivery": "messages"}
+        fields: dict[str, Any] = {"scope": scope, "papers": len(records), "delivery": "waiting"}
+
+        def deliver() -> None:  # under a 429 the upload waits in the outbox (replies.py), not on this worker
+            problem = self.upload(user, bib, filename, eb.export_comment(len(records), what))
+            if problem is None:
+                reply(eb.export_sent(len(records), filename))
+                log.info("export.sent user=%s scope=%s papers=%d bytes=%d", user, scope, len(records), len(bib))
+                fields["delivery"] = "file"
+                return
+            for message in eb.export_fallback(bib, len(records), problem):
+                reply(message)
+            log.info("export.fallback user=%s scope=%s papers=%d reason=%s", user, scope, len(records), problem)
+            fields["delivery"] = "messages"
+
+        replies.send(f"export:{user}", f"export user={user}", deliver)
+        return fields
 
     def topic_ids(self, topic: str, user: str, channel: str,
                   reply: Responder) -> tuple[list[str], list[str]] | None:
@@ -104,6 +111,7 @@ class Export:
             self.client.files_upload_v2(channel=dm, content=content.encode(), filename=filename,
                                         title=filename, initial_comment=comment)
         except SlackApiError as exc:
+            replies.raise_if_rate_limited(exc)
             return slack_error(exc)
         except (SlackClientError, OSError) as exc:
             log.warning("export.upload.failed user=%s error=%s", user, type(exc).__name__)

@@ -21,6 +21,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.saves import records_for
 from bot.slack import blocks as b
 from bot.slack import home_blocks as hb
+from bot.slack import replies
 from bot.slack.help import help_blocks
 from bot.slack.plumbing import ack_now, slack_error
 
@@ -42,10 +43,15 @@ class HomeTab:
 
     def publish(self, user: str) -> None:
         view = self.build(user)
-        try:
-            self.client.views_publish(user_id=user, view=view)
-        except (SlackApiError, SlackClientError, OSError) as exc:
-            log.warning("home.publish.failed user=%s error=%s", user, slack_error(exc))
+
+        def attempt() -> None:
+            try:
+                self.client.views_publish(user_id=user, view=view)
+            except (SlackApiError, SlackClientError, OSError) as exc:
+                replies.raise_if_rate_limited(exc)  # waits in the outbox, not on this worker
+                log.warning("home.publish.failed user=%s error=%s", user, slack_error(exc))
+
+        replies.send(f"home:{user}", f"home user={user}", attempt)
 
     def build(self, user: str) -> dict[str, Any]:
         services, command = self.services, self.settings.command

@@ -20,7 +20,7 @@ from typing import Any
 from slack_bolt import Ack, BoltContext, BoltResponse
 from slack_sdk.webhook import WebhookClient
 
-from bot.slack import blocks
+from bot.slack import blocks, replies
 from bot.slack.retry import retry_handlers
 
 log = logging.getLogger("bot.slack")
@@ -54,7 +54,8 @@ def new_ref() -> str:
 
 
 class Responder:
-    """Posts to a response URL. A failure is logged, not raised: there is nobody left to tell."""
+    """Posts to a response URL. A failure is logged, not raised: there is nobody left to tell. A 429 is not
+    waited out here: the post waits in the outbox (replies.py), and later posts to the URL queue behind it."""
 
     def __init__(self, url: str | None, timeout: float) -> None:
         self.url = url
@@ -63,22 +64,31 @@ class Responder:
 
     def __call__(self, payload: blocks.Message, *, response_type: str = EPHEMERAL,
                  replace_original: bool = False) -> bool:
-        if not self.url:
+        """True if the post went out now; False if it failed, or waits for Slack to allow it."""
+        url = self.url
+        if not url:
             log.warning("slack.respond.skipped reason=no_response_url")
             return False
         body = {**payload, "response_type": response_type, "replace_original": replace_original,
                 "unfurl_links": False, "unfurl_media": False}
-        client = WebhookClient(self.url, timeout=max(1, round(self.timeout)), retry_handlers=retry_handlers())
-        try:
-            response = client.send_dict(body)
-        except Exception as exc:  # connection errors after the retries: log, the user sees nothing
-            log.warning("slack.respond.failed error=%s", type(exc).__name__)
-            return False
-        if response.status_code != 200:
-            log.warning("slack.respond.failed status=%s body=%.200s", response.status_code, response.body)
-            return False
-        self.sent += 1
-        return True
+        sent_before = self.sent
+
+        def attempt() -> None:
+            client = WebhookClient(url, timeout=max(1, round(self.timeout)), retry_handlers=retry_handlers())
+            try:
+                response = client.send_dict(body)
+            except Exception as exc:  # connection errors after the retries: log, the user sees nothing
+                log.warning("slack.respond.failed error=%s", type(exc).__name__)
+                return
+            if response.status_code == 429:
+                raise replies.RateLimited(replies.retry_after(response.headers))
+            if response.status_code != 200:
+                log.warning("slack.respond.failed status=%s body=%.200s", response.status_code, response.body)
+                return
+            self.sent += 1
+
+        replies.send(f"respond:{url}", "respond", attempt)
+        return self.sent > sent_before
 
 
 @dataclass(frozen=True)

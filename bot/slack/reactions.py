@@ -30,7 +30,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.ingest import fetch_papers
 from bot.papers import find_arxiv_ids, normalize_arxiv_id
 from bot.saves import ReactionSaver
-from bot.slack import blocks
+from bot.slack import blocks, replies
 from bot.slack import save_blocks as sb
 from bot.slack.links import MAX_PAPERS_PER_MESSAGE, SeenInSlack, capped, message_text
 from bot.slack.paper_card import PaperLike, record_or_stub
@@ -147,22 +147,32 @@ class Reactions:
                 self.ephemeral(channel, user, sb.kept(self.record(paper_id), save))
 
     def ephemeral(self, channel: str, user: str, payload: blocks.Message, thread_ts: str | None = None) -> bool:
-        try:
-            self.client.chat_postEphemeral(channel=channel, user=user, text=payload["text"],
-                                           blocks=payload.get("blocks"), thread_ts=thread_ts)
-        except (SlackApiError, SlackClientError, OSError) as exc:
-            error = slack_error(exc)
-            log.warning("save.notify.failed user=%s channel=%s error=%s", user, channel, error)
-            if error in NOT_THERE:  # the bot is not in that channel: say it in the user's DM with the bot
-                return self._direct_message(user, payload)
-            return False
-        return True
+        """True if the notice went out now; under a 429 it waits in the outbox (replies.py), not here."""
+        delivered = False
+
+        def attempt() -> None:
+            nonlocal delivered
+            try:
+                self.client.chat_postEphemeral(channel=channel, user=user, text=payload["text"],
+                                               blocks=payload.get("blocks"), thread_ts=thread_ts)
+            except (SlackApiError, SlackClientError, OSError) as exc:
+                replies.raise_if_rate_limited(exc)
+                error = slack_error(exc)
+                log.warning("save.notify.failed user=%s channel=%s error=%s", user, channel, error)
+                if error in NOT_THERE:  # the bot is not in that channel: say it in the user's DM with the bot
+                    delivered = self._direct_message(user, payload)
+                return
+            delivered = True
+
+        replies.send(f"ephemeral:{channel}:{user}", f"ephemeral user={user} channel={channel}", attempt)
+        return delivered
 
     def _direct_message(self, user: str, payload: blocks.Message) -> bool:
         try:
             self.client.chat_postMessage(channel=user, text=payload["text"], blocks=payload.get("blocks"),
                                          unfurl_links=False, unfurl_media=False)
         except (SlackApiError, SlackClientError, OSError) as exc:
+            replies.raise_if_rate_limited(exc)  # the outbox tries the notice again later
             log.warning("save.notify.failed user=%s channel=dm error=%s", user, slack_error(exc))
             return False
         return True

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
+import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from slack_sdk.http_retry.builtin_handlers import (
@@ -34,8 +37,29 @@ class _Backoff(BackoffRetryIntervalCalculator):
         return self.jitter.recalculate(BACKOFF_FACTOR * (2 ** current_attempt))
 
 
+_local = threading.local()
+
+
+@contextlib.contextmanager
+def rate_limits_not_waited() -> Iterator[None]:
+    """On this thread, a 429 is returned (or raised) at once instead of slept out: for replies sent from a
+    listener worker, which bot/slack/replies.py retries later on its own thread."""
+    previous = getattr(_local, "no_wait", False)
+    _local.no_wait = True
+    try:
+        yield
+    finally:
+        _local.no_wait = previous
+
+
 class _RateLimitRetryHandler(RateLimitErrorRetryHandler):
-    """slack_sdk's handler (sleep Retry-After plus jitter, then retry), with the jitter of JITTER_SECONDS."""
+    """slack_sdk's handler (sleep Retry-After plus jitter, then retry), with the jitter of JITTER_SECONDS;
+    inside `rate_limits_not_waited` it leaves the 429 to the caller."""
+
+    def _can_retry(self, *, state: Any, request: Any, response: Any = None, error: Any = None) -> bool:
+        if getattr(_local, "no_wait", False):
+            return False
+        return super()._can_retry(state=state, request=request, response=response, error=error)
 
     def prepare_for_next_attempt(self, *, state: Any, request: Any, response: Any = None,
                                  error: Any = None) -> None:
@@ -60,7 +84,8 @@ def retry_handlers(*, ambiguous: bool = True) -> list[RetryHandler]:
     retries of failures after which Slack may have done the work anyway (a dropped connection, a 5xx): for
     posts that must appear exactly once, whose caller checks the channel before trying again."""
     handlers: list[RetryHandler] = [
-        # Sleeps Retry-After (plus up to 1 s of jitter) before each retry. A 429 means nothing was done.
+        # Sleeps Retry-After (plus up to 1 s of jitter) before each retry, except for replies (replies.py).
+        # A 429 means nothing was done.
         _RateLimitRetryHandler(max_retry_count=3),
     ]
     if ambiguous:

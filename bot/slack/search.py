@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.expiring import ExpiringSet
-from bot.slack import blocks
+from bot.slack import blocks, replies
 from bot.slack import search_blocks as sb
 from bot.slack.channel_names import ChannelNames
 from bot.slack.commands import CommandRouter
@@ -81,16 +81,22 @@ class Search:
                 reply(sb.share_repeated())
                 return
             post = sb.shared_paper(record, user)
-            try:
-                response = client.chat_postMessage(channel=channel, text=post["text"], blocks=post["blocks"],
-                                                   unfurl_links=False, unfurl_media=False)
-            except SlackApiError as exc:
-                self._recent_shares.discard(key)
-                error = slack_error(exc)
-                outcome.fields["refused"] = error
-                reply(sb.share_failed(error))
-                return
-            self.services.posts.record(channel, str(response["ts"]), record["id"], "share", user=user)
+            paper = record["id"]
+
+            def attempt() -> None:
+                try:
+                    response = client.chat_postMessage(channel=channel, text=post["text"], blocks=post["blocks"],
+                                                       unfurl_links=False, unfurl_media=False)
+                except SlackApiError as exc:
+                    replies.raise_if_rate_limited(exc)  # waits in the outbox, not on this worker
+                    self._recent_shares.discard(key)
+                    error = slack_error(exc)
+                    outcome.fields["refused"] = error
+                    reply(sb.share_failed(error))
+                    return
+                self.services.posts.record(channel, str(response["ts"]), paper, "share", user=user)
+
+            replies.send(f"share:{channel}:{user}", f"share user={user} channel={channel}", attempt)
 
     def page(self, body: dict[str, Any]) -> None:
         reply = responder(body, self.timeout)

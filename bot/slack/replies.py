@@ -1,0 +1,264 @@
+"""Replies that never wait out a rate limit on a listener worker.
+
+A reply (a post to a response URL, an ephemeral notice, a DM, a Home tab, a file) is tried at once on the
+calling thread, with the client's 429 handler told not to sleep (bot/slack/retry.py). If Slack answers 429,
+the reply goes to the outbox: one thread that tries it again after Retry-After, off the listener pool, so a
+rate limit never parks a worker that other requests need. Replies with the same key (one response URL; one
+user in one channel) go out in the order they were sent: while one waits, later ones queue behind it.
+
+Bound: a reply is tried at most MAX_ATTEMPTS times, and never later than REPLY_DEADLINE_S after its first try
+(a response URL takes five posts within 30 minutes; an answer minutes late is worth little); one whose next
+try would pass either bound is dropped with one `slack.reply.dropped` line, as is everything beyond
+MAX_PENDING waiting replies, and at shutdown whatever cannot go out within the drain time (`flush`).
+Connection errors and 5xx are still retried by the client's own short backoff, on the calling thread.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+
+from bot.slack.retry import rate_limits_not_waited
+
+log = logging.getLogger("bot.slack")
+
+MAX_ATTEMPTS = 10
+REPLY_DEADLINE_S = 300.0
+MAX_PENDING = 1000
+DEFAULT_RETRY_AFTER_S = 1.0  # Slack always sends Retry-After with a 429; slack_sdk waits 1 s without one
+
+
+class RateLimited(Exception):
+    """Raised by a reply's attempt when Slack answered 429: try again after `retry_after` seconds."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+
+def retry_after(headers: Mapping[str, Any] | None) -> float:
+    """Seconds from a Retry-After header (a value or a list of values, as slack_sdk keeps them)."""
+    for key, value in (headers or {}).items():
+        if key.lower() == "retry-after":
+            raw = value[0] if isinstance(value, list | tuple) and value else value
+            try:
+                return max(0.0, float(raw))
+            except (TypeError, ValueError):
+                break
+    return DEFAULT_RETRY_AFTER_S
+
+
+def raise_if_rate_limited(exc: BaseException) -> None:
+    """In an attempt's `except` clause: turn a Web API 429 into RateLimited so the outbox retries it."""
+    response = getattr(exc, "response", None)
+    if isinstance(exc, SlackApiError) and response is not None and getattr(response, "status_code", 0) == 429:
+        raise RateLimited(retry_after(getattr(response, "headers", None))) from None
+
+
+@dataclass
+class _Reply:
+    attempt: Callable[[], None]
+    what: str
+    first: float
+    attempts: int = 0
+
+
+class Outbox:
+    """The waiting replies: per key a queue, oldest first; a heap of when each key may be tried again."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._changed = threading.Condition()
+        self._queues: dict[str, deque[_Reply]] = {}
+        self._due: dict[str, float] = {}  # key -> when its head may be tried; heap entries that differ are stale
+        self._heap: list[tuple[float, int, str]] = []
+        self._seq = itertools.count()
+        self._busy = 0  # keys being tried on the outbox thread
+        self._flush_until: float | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- the callers' side ----------------------------------------------------------------------------
+
+    def send(self, key: str, what: str, attempt: Callable[[], None]) -> bool:
+        """Try `attempt` now (unless an earlier reply with `key` is waiting); True if it is done (sent, or
+        failed for good: attempts log their own failures), False if it waits or was dropped."""
+        reply = _Reply(attempt, what, self.clock())
+        with self._changed:
+            queue = self._queues.get(key)
+            if queue is not None:  # keep the order: behind the one that waits
+                if self._pending() >= MAX_PENDING:
+                    self._drop(reply, "backlog")
+                    return False
+                queue.append(reply)
+                return False
+        wait = self._try(reply, on_caller=True)
+        if wait is None:
+            return True
+        with self._changed:
+            queue = self._queues.get(key)
+            if queue is not None:  # another reply with this key started waiting meanwhile: this one is older
+                queue.appendleft(reply)
+                self._reschedule(key, wait)
+            elif self._pending() >= MAX_PENDING:
+                self._drop(reply, "backlog")
+            else:
+                self._queues[key] = deque([reply])
+                self._reschedule(key, wait)
+        return False
+
+    def wait_idle(self, timeout: float) -> bool:
+        """True once no reply waits or is being tried on the outbox thread."""
+        with self._changed:
+            return self._changed.wait_for(self._idle, timeout)
+
+    def flush(self, timeout: float) -> bool:
+        """For shutdown: send what may go out within `timeout` s, drop the rest (one line each); True if
+        nothing was dropped."""
+        with self._changed:
+            until = self.clock() + timeout
+            self._flush_until = until
+            dropped = 0
+            for key, due in list(self._due.items()):
+                if due > until and key in self._queues:
+                    dropped += self._drop_key(key, "shutdown")
+            self._changed.notify_all()
+            self._changed.wait_for(self._idle, max(0.0, until - self.clock()))
+            for key in list(self._queues):
+                dropped += self._drop_key(key, "shutdown")
+            self._flush_until = None
+            return dropped == 0
+
+    # --- internals (under self._changed unless said otherwise) ----------------------------------------
+
+    def _pending(self) -> int:
+        return sum(len(q) for q in self._queues.values())
+
+    def _idle(self) -> bool:
+        return not self._queues and self._busy == 0
+
+    def _try(self, reply: _Reply, *, on_caller: bool) -> float | None:
+        """One attempt, without the lock: None if done, else the seconds Slack asked us to wait. Other errors
+        reach the caller's own handling (its apology) on the first try; later, on this thread, they are logged."""
+        reply.attempts += 1
+        try:
+            with rate_limits_not_waited():
+                reply.attempt()
+        except RateLimited as exc:
+            return exc.retry_after
+        except Exception:
+            if on_caller:
+                raise
+            log.exception("slack.reply.failed what=%s attempts=%d", reply.what, reply.attempts)
+        return None
+
+    def _reschedule(self, key: str, wait: float) -> None:
+        """Queue the head of `key` for another try after `wait` s, or drop it if that passes a bound."""
+        queue = self._queues[key]
+        reply = queue[0]
+        due = self.clock() + wait
+        reason = ("attempts" if reply.attempts >= MAX_ATTEMPTS else
+                  "deadline" if due - reply.first > REPLY_DEADLINE_S else
+                  "shutdown" if self._flush_until is not None and due > self._flush_until else None)
+        if reason is not None:
+            queue.popleft()
+            self._drop(reply, "rate_limited" if reason == "attempts" else reason)
+            if not queue:
+                del self._queues[key]
+                self._due.pop(key, None)
+                self._changed.notify_all()
+                return
+            due = self.clock()  # the next one has not been refused yet
+        self._due[key] = due
+        heapq.heappush(self._heap, (due, next(self._seq), key))
+        self._start()
+        self._changed.notify_all()
+
+    def _drop(self, reply: _Reply, reason: str) -> None:
+        log.warning("slack.reply.dropped what=%s reason=%s attempts=%d waited_s=%.1f", reply.what, reason,
+                    reply.attempts, self.clock() - reply.first)
+
+    def _drop_key(self, key: str, reason: str) -> int:
+        queue = self._queues.pop(key)
+        self._due.pop(key, None)
+        for reply in queue:
+            self._drop(reply, reason)
+        self._changed.notify_all()
+        return len(queue)
+
+    def _start(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._run, name="paperbot-replies", daemon=True)
+            self._thread.start()
+
+    def _next_key(self) -> str | None:
+        """The key whose head is due now, or None; stale heap entries are discarded."""
+        while self._heap:
+            due, _, key = self._heap[0]
+            if self._due.get(key) != due or key not in self._queues:
+                heapq.heappop(self._heap)
+                continue
+            if due > self.clock():
+                return None
+            heapq.heappop(self._heap)
+            del self._due[key]
+            return key
+        return None
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                key = self._next_key()
+                while key is None:
+                    wait = self._heap[0][0] - self.clock() if self._heap else None
+                    self._changed.wait(wait)
+                    key = self._next_key()
+                self._busy += 1
+            try:
+                self._drain(key)
+            finally:
+                with self._changed:
+                    self._busy -= 1
+                    self._changed.notify_all()
+
+    def _drain(self, key: str) -> None:
+        """Send the replies waiting under `key`, in order, until one is refused again (without the lock)."""
+        while True:
+            with self._changed:
+                queue = self._queues.get(key)
+                if not queue:
+                    self._queues.pop(key, None)
+                    return
+                reply = queue[0]
+            wait = self._try(reply, on_caller=False)
+            with self._changed:
+                queue = self._queues.get(key)
+                if queue is None or not queue or queue[0] is not reply:
+                    return  # dropped meanwhile (shutdown)
+                if wait is not None:
+                    self._reschedule(key, wait)
+                    return
+                queue.popleft()
+                if not queue:
+                    del self._queues[key]
+                    return
+
+
+_outbox = Outbox()
+
+
+def outbox() -> Outbox:
+    """The process's outbox (Responders are made per request, from a payload, so they share this one)."""
+    return _outbox
+
+
+def send(key: str, what: str, attempt: Callable[[], None]) -> bool:
+    return _outbox.send(key, what, attempt)
