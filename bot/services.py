@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings
 from bot.digest.due import IngestFn, IngestRequest
+from bot.digest.readiness import IngestStatus
 from bot.digest.scheduler import DigestScheduler
 from bot.digest.service import DigestService, Poster
 from bot.digest.settings import DigestOptions
@@ -123,15 +124,17 @@ class Services:
             archive = stores.archive
             index = SearchIndex.from_archive(archive)
             sources = build_sources(settings)
+            ingest_fn = make_ingest(sources, archive)
+            # One ingest status for the scheduler and `/papers digest`: an empty digest waits for the papers.
             digests = DigestService(archive=archive, index=index, channels=stores.channels,
                                     ledger=stores.digest_ledger, posts=stores.posts, options=stores.options,
-                                    poster=poster, clock=clock)
+                                    poster=poster, ingest_status=IngestStatus(), ingest=ingest_fn, clock=clock)
             services = cls(
                 settings=settings, data_dir=data_dir, archive=archive, index=index, channels=stores.channels,
                 posts=stores.posts, digest_ledger=stores.digest_ledger, saves=stores.saves,
                 reaction_saver=ReactionSaver(stores.saves, stores.posts, settings.save_emojis), events=RecentEvents(),
                 sources=sources, digests=digests,
-                scheduler=DigestScheduler(digests, ingest=make_ingest(sources, archive), clock=clock),
+                scheduler=DigestScheduler(digests, ingest=ingest_fn, clock=clock),
             )
         except BaseException:
             data_dir.close()

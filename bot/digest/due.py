@@ -110,10 +110,10 @@ class IngestRequest:
 ARXIV_LOOKBACK_DAYS = 3  # arXiv lists a submission a day or more (weekends) after it is made
 
 
-def ingest_request(now: datetime, channels: Iterable[ChannelDigest]) -> IngestRequest:
-    """What to fetch for the active channels: Daily Papers for yesterday and today (UTC) when any channel
-    follows them, and every arXiv category some channel follows."""
-    active = [c for c in channels if c.active]
+def ingest_request(now: datetime, channels: Iterable[ChannelDigest], *, active_only: bool = True) -> IngestRequest:
+    """What to fetch for the active channels (or all of `channels`): Daily Papers for yesterday and today (UTC)
+    when any channel follows them, and every arXiv category some channel follows."""
+    active = [c for c in channels if c.active or not active_only]
     today = now.astimezone(UTC).date()
     dates = (today - timedelta(days=1), today) if any("hf" in c.sources for c in active) else ()
     categories = tuple(sorted({category for c in active for category in c.categories}))

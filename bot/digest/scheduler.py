@@ -28,6 +28,9 @@ TICK_SECONDS = 30.0
 class _State:
     last_ingest: datetime | None = None
     in_flight: dict[tuple[str, date], Future[None]] = field(default_factory=dict)
+    # Digests that found nothing before the day's papers were in, with the ingest status version they saw:
+    # planned again only after another ingest, not every tick.
+    waiting: dict[tuple[str, date], int] = field(default_factory=dict)
 
 
 class DigestScheduler:
@@ -108,7 +111,8 @@ class DigestScheduler:
         with self._lock:
             for key in [k for k, f in self._state.in_flight.items() if f.done()]:
                 del self._state.in_flight[key]
-            due = [d for d in due if (d.channel, d.day) not in self._state.in_flight]
+            due = [d for d in due if (d.channel, d.day) not in self._state.in_flight
+                   and not self._still_waiting(d.channel, d.day)]
         if not due:
             return []
         by_id = {c.channel: c for c in channels}
@@ -123,10 +127,23 @@ class DigestScheduler:
         log.info("scheduler.tick due=%d", len(due))
         return due
 
+    def _still_waiting(self, channel: str, day: date) -> bool:
+        status = self.digests.ingest_status
+        seen = self._state.waiting.get((channel, day))
+        return status is not None and seen is not None and seen == status.version
+
     def _runner(self, channel: ChannelDigest, item: Due, plan: Plan | None) -> Callable[[], None]:
+        status = self.digests.ingest_status
+        version = status.version if status is not None else 0  # before planning: a later ingest is news
+
         def run() -> None:
             try:
-                self.digests.run(channel, item.day, self.clock, plan=plan, trigger="schedule")
+                result = self.digests.run(channel, item.day, self.clock, plan=plan, trigger="schedule")
+                with self._lock:
+                    if result.status == "waiting":
+                        self._state.waiting[(item.channel, item.day)] = version
+                    else:
+                        self._state.waiting.pop((item.channel, item.day), None)
             except Exception:
                 log.exception("digest.error channel=%s date=%s", item.channel, item.day.isoformat())
 
@@ -140,6 +157,12 @@ class DigestScheduler:
             return
         log.info("scheduler.ingest dates=%s categories=%s", ",".join(d.isoformat() for d in request.dates),
                  ",".join(request.categories) or "-")
+        status = self.digests.ingest_status
+        if status is not None:  # recorded, so empty digests wait for the papers
+            error = status.run(self.ingest, request, now)
+            if error is not None:
+                log.error("scheduler.ingest.error", exc_info=error)
+            return
         try:
             self.ingest(request)
         except Exception:

@@ -19,6 +19,8 @@ from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Protocol
 
+from bot.digest.due import IngestFn, ingest_request
+from bot.digest.readiness import RECENT_ATTEMPT, IngestStatus, Readiness
 from bot.digest.selection import TOPIC_COUNT_DAYS, CandidatePool, MatchIndex, Pick, Plan, TopicCount, rank
 from bot.digest.settings import ChannelDigest, DigestOptions
 from bot.papers import PaperRecord
@@ -70,13 +72,14 @@ class Poster(Protocol):
 
 @dataclass
 class RunResult:
-    status: str  # done | empty | already | incomplete | paused | stopped | failed
+    status: str  # done | empty | waiting | already | incomplete | paused | stopped | failed
     channel: str
     day: date
     posted: int = 0  # paper messages posted by this run
     planned: int = 0
     error: str | None = None
     doc: DigestDoc | None = None
+    readiness: Readiness | None = None  # why a "waiting" digest recorded nothing
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -89,7 +92,8 @@ class DigestService:
 
     def __init__(self, *, archive: ArchiveRepository, index: MatchIndex, channels: ChannelRepository,
                  ledger: DigestLedgerRepository, posts: PostLedgerRepository, options: DigestOptions,
-                 poster: Poster | None = None,
+                 poster: Poster | None = None, ingest_status: IngestStatus | None = None,
+                 ingest: IngestFn | None = None,
                  clock: Clock = utc_now, sleep: Callable[[float], None] | None = None) -> None:
         self.archive = archive
         self.index = index
@@ -98,6 +102,9 @@ class DigestService:
         self.posts = posts
         self.options = options
         self.poster = poster
+        # Without a status (previews, tests of planning alone) an empty digest is recorded as before.
+        self.ingest_status = ingest_status
+        self.ingest = ingest  # what a digest asked for ahead of its schedule runs first
         self.clock = clock
         self.stop = threading.Event()
         self._sleep = sleep
@@ -231,6 +238,13 @@ class DigestService:
             now = clock()
             if doc is None:
                 plan = plan or self.plan([(channel, day)], now)[(channel.channel, day)]
+                if not plan.picks and self.ingest_status is not None:
+                    plan, readiness = self._check_empty(channel, day, plan, trigger, clock)
+                    if readiness is not None:
+                        log.info("digest.waiting channel=%s date=%s trigger=%s reason=%s", channel.channel,
+                                 day.isoformat(), trigger, readiness.reason)
+                        return RunResult("waiting", channel.channel, day, error=readiness.describe(),
+                                         readiness=readiness)
                 doc = self.ledger.create(plan, trigger, self.options.keep_days)
                 log.info("digest.planned channel=%s date=%s trigger=%s papers=%d skipped=%d candidates=%d since=%s",
                          channel.channel, doc["date"], trigger, len(doc["picks"]), len(doc["skipped"]),
@@ -265,6 +279,32 @@ class DigestService:
             log.info("digest.done channel=%s date=%s posted=%d planned=%d attempts=%d", channel.channel, doc["date"],
                      posted, len(doc["picks"]), earlier + 1)
             return RunResult("done", channel.channel, day, posted=posted, planned=len(doc["picks"]), doc=doc)
+
+    def _check_empty(self, channel: ChannelDigest, day: date, plan: Plan, trigger: str,
+                     clock: Clock) -> tuple[Plan, Readiness | None]:
+        """An empty plan may be recorded only when the day's papers are in: (plan, None) if so, or
+        (plan, why not). A digest asked for (not the scheduler's) looks for the papers first, unless the
+        channel's sources were tried moments ago."""
+        status = self.ingest_status
+        assert status is not None
+        now = clock()
+        readiness = status.readiness(channel, day, now)
+        if readiness.ready:
+            return plan, None
+        if trigger != "schedule" and self.ingest is not None and not status.attempted_since(
+                channel, now - RECENT_ATTEMPT):
+            request = ingest_request(now, [channel], active_only=False)
+            log.info("digest.ingest channel=%s dates=%s categories=%s", channel.channel,
+                     ",".join(d.isoformat() for d in request.dates), ",".join(request.categories) or "-")
+            error = status.run(self.ingest, request, now)
+            if error is not None:
+                log.error("digest.ingest.error channel=%s", channel.channel, exc_info=error)
+            now = clock()
+            plan = self.plan([(channel, day)], now)[(channel.channel, day)]
+            if plan.picks:
+                return plan, None
+            readiness = status.readiness(channel, day, now)
+        return plan, None if readiness.ready else readiness
 
     def _post(self, channel: ChannelDigest, day: date, doc: DigestDoc, *, resume: bool) -> int:
         poster = self.poster

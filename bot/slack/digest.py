@@ -87,7 +87,7 @@ class Digests:
 
         result = self.service.run(state, day, trigger="command", on_plan=on_plan)
         fields.update(status=result.status, posted=result.posted)
-        answer = digest_blocks.digest_result(result, self.command)
+        answer = digest_blocks.digest_result(result, self.command, state)
         if answer is None:
             if told:
                 answer = blocks.note(f"Done: today's digest is in the channel ({result.posted} "

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
+from bot.digest.readiness import Readiness
 from bot.digest.selection import Pick, Plan
 from bot.digest.settings import ChannelDigest
 from bot.slack import blocks as b
@@ -105,8 +106,10 @@ def digest_posting(doc: Mapping[str, Any]) -> b.Message:
     return b.note(f"Posting today's digest now: {b.n_papers(n)}, in a thread under one message.")
 
 
-def digest_result(result: Any, command: str) -> b.Message | None:
+def digest_result(result: Any, command: str, channel: ChannelDigest | None = None) -> b.Message | None:
     """The reply after `/papers digest` finished (None when the "posting now" note already said it all)."""
+    if result.status == "waiting":
+        return b.note(waiting_text(result.readiness, channel))
     if result.status == "already":
         doc = result.doc or {}
         at = str(doc.get("done_at") or "")[11:16]
@@ -124,6 +127,24 @@ def digest_result(result: Any, command: str) -> b.Message | None:
     if result.status == "stopped":
         return b.note("paperbot is restarting; the digest resumes where it stopped when it is back.")
     return None
+
+
+def waiting_text(readiness: Readiness | None, channel: ChannelDigest | None) -> str:
+    """Why an empty digest recorded nothing (mrkdwn): the sources are down, or today's papers are not in yet."""
+    scheduled = readiness.scheduled_at if readiness is not None else None
+    when = None
+    if scheduled is not None and channel is not None:
+        local = scheduled.astimezone(channel.schedule.zone)
+        when = f"the digest will be posted at {local:%H:%M} {b.escape_mrkdwn(channel.schedule.tz)}"
+    down = readiness.down if readiness is not None else ()
+    if down:
+        names = "; ".join(f"{'Hugging Face' if source == 'hf' else 'arXiv ' + source}: {error}"
+                          for source, error in down)
+        return (f"I couldn't look for new papers: the sources are down "
+                f"({b.escape_mrkdwn(b.truncate_plain(names, 300))}). Nothing was posted or recorded; "
+                f"{when or 'the digest goes out once they are back'}.")
+    return (f"Today's papers are not in yet, so nothing was posted or recorded; "
+            f"{when or 'try again later'}.")
 
 
 def gone_text(error: str, command: str) -> str:

@@ -430,6 +430,98 @@ def test_digest_preview_schedule_sources_and_topics_from_slack(make: Any) -> Non
     assert "The next digest would post nothing so far" in str(d.ask("digest preview", "C0LAB"))
 
 
+# --- a digest before the day's papers are in -----------------------------------------------------------------
+
+
+def with_real_sources(make: Any, fake_sources: Any, start: datetime) -> Digests:
+    """A stack whose ingest (the scheduler's and `/papers digest`'s) is the real one, against the fake sources."""
+    env = {k: v for k, v in fake_sources.env(Path("unused")).items() if k != "PAPERBOT_DATA_DIR"}
+    d = make(start, ingest=False, env={**env, "PAPERBOT_HTTP_BACKOFF": "0"})
+    real = d.stack.services.scheduler.ingest
+    assert real is not None
+
+    def recorded(request: IngestRequest) -> Any:
+        d.ingests.append((d.clock(), request))
+        return real(request)
+
+    d.scheduler.ingest = recorded
+    d.service.ingest = recorded
+    return d
+
+
+def hf_day(fake_sources: Any, day: date) -> None:
+    from fake_sources import hf_item
+
+    fake_sources.add_hf_day(day.isoformat(), [
+        hf_item("2405.17001", "Diffusion Transformers for Long Video Generation", day=day.isoformat(), upvotes=40,
+                abstract="Diffusion for video."),
+        hf_item("2405.17002", "Consistency Distillation for Fast Diffusion Sampling", day=day.isoformat(),
+                abstract="Faster diffusion sampling."),
+        hf_item("2405.17003", "Graph Neural Networks for Molecules", day=day.isoformat(), abstract="Graphs."),
+    ])
+
+
+def test_an_early_digest_while_the_sources_are_down_records_nothing_and_the_day_still_gets_its_digest(
+        make: Any, fake_sources: Any) -> None:
+    from local_http import Reply
+
+    d = with_real_sources(make, fake_sources, datetime(2024, 5, 17, 5, 0, tzinfo=UTC))
+    setup_channel(d, "C0BERLIN", "diffusion", "09:00 Europe/Berlin")
+    fake_sources.fail("daily_papers", Reply(503, b"down"), times=None)
+
+    early = d.ask("digest", "C0BERLIN")
+    assert early["response_type"] == "ephemeral"
+    assert "sources are down" in str(early) and "Hugging Face" in str(early), early
+    assert "Nothing new matched" not in str(early)
+    assert d.ingests, "an early digest looks for the day's papers first"
+    assert d.service.ledger.get("C0BERLIN", DAY1) is None, "nothing recorded"
+    assert d.posts("C0BERLIN") == []
+
+    fake_sources.clear_faults()
+    hf_day(fake_sources, DAY1)
+    d.run_until(datetime(2024, 5, 17, 7, 30, tzinfo=UTC))
+    assert d.papers("C0BERLIN") == ["2405.17001", "2405.17002"], "the scheduled digest posts what matched"
+    again = d.ask("digest", "C0BERLIN")
+    assert "already posted (2 papers" in str(again)
+    assert not any("already posted (0 papers" in str(p.payload) for p in d.slack.response_posts)
+
+
+def test_an_early_digest_before_the_papers_are_in_says_when_the_digest_comes(make: Any, fake_sources: Any) -> None:
+    d = with_real_sources(make, fake_sources, datetime(2024, 5, 17, 5, 0, tzinfo=UTC))
+    setup_channel(d, "C0BERLIN", "diffusion", "09:00 Europe/Berlin")
+
+    early = d.ask("digest", "C0BERLIN")  # the sources answer, but list nothing for today yet
+    assert "not in yet" in str(early) and "09:00" in str(early), early
+    assert "already posted" not in str(early) and "Nothing new matched" not in str(early)
+    assert d.service.ledger.get("C0BERLIN", DAY1) is None
+
+    hf_day(fake_sources, DAY1)
+    d.run_until(datetime(2024, 5, 17, 6, 55, tzinfo=UTC))  # the scheduler's ingest, shortly before 09:00 Berlin
+    assert "Today's digest would post 2 papers" in str(d.ask("digest preview", "C0BERLIN"))
+    d.run_until(datetime(2024, 5, 17, 7, 30, tzinfo=UTC))
+    assert d.papers("C0BERLIN") == ["2405.17001", "2405.17002"]
+
+
+def test_a_scheduled_digest_while_the_sources_are_down_waits_for_them(make: Any, fake_sources: Any,
+                                                                    caplog: pytest.LogCaptureFixture) -> None:
+    from local_http import Reply
+
+    d = with_real_sources(make, fake_sources, datetime(2024, 5, 17, 6, 0, tzinfo=UTC))
+    setup_channel(d, "C0BERLIN", "diffusion", "09:00 Europe/Berlin")
+    caplog.set_level(logging.INFO, logger="bot.digest")
+    fake_sources.fail("daily_papers", Reply(503, b"down"), times=None)
+    d.run_until(datetime(2024, 5, 17, 8, 0, tzinfo=UTC))
+    assert d.posts("C0BERLIN") == [] and d.service.ledger.get("C0BERLIN", DAY1) is None
+    waits = [r.getMessage() for r in caplog.records if r.getMessage().startswith("digest.waiting")]
+    assert len(waits) == 1 and "channel=C0BERLIN" in waits[0] and "reason=down" in waits[0], waits
+
+    fake_sources.clear_faults()
+    hf_day(fake_sources, DAY1)
+    d.run_until(datetime(2024, 5, 17, 10, 30, tzinfo=UTC))  # the next ingest comes at most 3 hours later
+    assert d.papers("C0BERLIN") == ["2405.17001", "2405.17002"]
+    assert d.service.ledger.get("C0BERLIN", DAY1)["status"] == "done"
+
+
 def test_admins_alone_change_digest_settings_or_post_early(make: Any) -> None:
     d = make(datetime(2024, 5, 17, 6, 0, tzinfo=UTC), env={"PAPERBOT_ADMINS": "U0ADMIN"})
     assert d.ask("watch diffusion", "C0LAB", user="U0ADMIN")["response_type"] == "in_channel"
