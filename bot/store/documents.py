@@ -8,7 +8,8 @@ keeps them as they are on every update.
 
 from __future__ import annotations
 
-from typing import NotRequired, TypedDict
+from collections.abc import Callable, Mapping
+from typing import Any, NotRequired, TypedDict
 
 
 class PausedDoc(TypedDict):
@@ -104,3 +105,113 @@ class PendingDoc(TypedDict):
     reaction: str
     received_at: str
     attempts: int
+
+
+# --- validation at load: what each repository reads must have the type it expects ---------------------------
+# A check returns None for a good document, else a short phrase saying what is wrong. Only types are checked
+# (and presence of the fields read without a default): values are the repositories' business.
+
+Check = Callable[[Any], "str | None"]
+_MISSING = object()
+_STR = (str,)
+_OPT_STR = (str, type(None))
+_INT = (int,)
+_NUMBER = (int, float)
+_BOOL = (bool,)
+_DICT = (dict,)
+STR_LIST = "list of strings"
+
+
+def kind(value: object) -> str:
+    """How a wrong value reads in an error message: `null`, `a list`, …"""
+    if value is None:
+        return "null"
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(type(value), "a number")
+
+
+def is_str_list(value: object) -> bool:
+    if type(value) is not list:
+        return False
+    try:
+        "".join(value)  # a C loop: much faster than all(isinstance(...)) over 100k records
+    except TypeError:
+        return False
+    return True
+
+
+def fields_check(fields: Mapping[str, tuple[tuple[type, ...] | str, bool]]) -> Check:
+    """A check for documents whose field `name` has types `types` (or is a list of strings: STR_LIST);
+    required fields must be present."""
+    spec = tuple((name, types, required) for name, (types, required) in fields.items())
+
+    def check(doc: Any) -> str | None:
+        if type(doc) is not dict:
+            return f"{kind(doc)}, not an object"
+        for name, types, required in spec:
+            value = doc.get(name, _MISSING)
+            if value is _MISSING:
+                if required:
+                    return f"no {name!r}"
+            elif types is STR_LIST:
+                if not is_str_list(value):
+                    return f"{name!r} is {kind(value)}, not a list of strings"
+            elif not isinstance(value, types):  # type: ignore[arg-type]
+                return f"{name!r} is {kind(value)}"
+        return None
+
+    return check
+
+
+_paused_check = fields_check({"reason": (_STR, False), "at": (_STR, False)})
+_digest_settings_check = fields_check({
+    "enabled": (_BOOL, False), "time": (_STR, False), "tz": (_STR, False), "days": (_STR, False),
+    "max_papers": (_INT, False), "post_empty": (_BOOL, False), "sources": (STR_LIST, False),
+    "paused": (_DICT, False), "effective_from": (_STR, False),
+})
+_channel_fields = fields_check({
+    "id": (_STR, False), "topics": (STR_LIST, False), "created_at": (_STR, False), "updated_at": (_STR, False),
+    "updated_by": (_STR, False), "digest": (_DICT, False),
+})
+
+
+def channel_problem(doc: Any) -> str | None:
+    problem = _channel_fields(doc)
+    if problem is None and "digest" in doc:
+        problem = _digest_settings_check(doc["digest"])
+        if problem is None and "paused" in doc["digest"]:
+            problem = _paused_check(doc["digest"]["paused"])
+        problem = problem and f"'digest': {problem}"
+    return problem
+
+
+post_problem = fields_check({
+    "channel": (_STR, True), "ts": (_STR, True), "paper_id": (_STR, True), "kind": (_STR, False),
+    "posted_at": (_STR, False), "digest_date": (_STR, False), "thread_ts": (_OPT_STR, False),
+})
+_pick_check = fields_check({"id": (_STR, True), "score": (_NUMBER, True), "topic": (_STR, False)})
+_digest_fields = fields_check({
+    "channel": (_STR, True), "date": (_STR, True), "trigger": (_STR, False), "status": (_STR, True),
+    "planned_at": (_STR, False), "since": (_STR, True), "picks": ((list,), True), "skipped": (STR_LIST, True),
+    "candidates": (_INT, True), "header_ts": (_OPT_STR, False), "attempts": (_INT, False),
+    "next_try_at": (_OPT_STR, False), "last_error": (_OPT_STR, False), "done_at": (_OPT_STR, False),
+    "posted": (_INT, False),
+})
+
+
+def digest_problem(doc: Any) -> str | None:
+    problem = _digest_fields(doc)
+    if problem is None:
+        for number, pick in enumerate(doc["picks"], start=1):
+            if (pick_problem := _pick_check(pick)) is not None:
+                return f"pick {number}: {pick_problem}"
+    return problem
+
+
+save_problem = fields_check({
+    "user": (_STR, True), "paper_id": (_STR, True), "channel": (_OPT_STR, False), "ts": (_OPT_STR, False),
+    "saved_at": (_STR, True), "via": (_STR, False), "reactions": (STR_LIST, False), "kept": (_BOOL, False),
+})
+pending_problem = fields_check({
+    "user": (_STR, True), "channel": (_STR, True), "ts": (_STR, True), "reaction": (_STR, True),
+    "received_at": (_STR, True), "attempts": (_INT, False),
+})

@@ -30,7 +30,9 @@ def write_forever(path: Path, start: int) -> None:
     print("ready", flush=True)
     while True:
         with saves.transaction():
-            saves.table("saves").insert(Document({"n": n, "pad": "x" * 200}, doc_id=f"k{n}"))
+            saves.table("saves").insert(Document(  # a save document: the store checks the shape on load
+                {"user": "U0", "paper_id": f"2401.{n:05d}", "saved_at": "2026-01-01T00:00:00Z", "n": n,
+                 "pad": "x" * 200}, doc_id=f"k{n}"))
         # A new paper plus a re-sighting of the first seed paper whose title length changes: an update near
         # the start of the file, which is what corrupts a file rewritten in place.
         archive.upsert([

@@ -9,15 +9,20 @@ is not thread-safe. Here:
   write to the end so a batch of changes costs one rewrite and lands all-or-nothing.
 - `DataDir` keeps each concern in its own file (the big archive apart from the small, hot state), and
   holds an exclusive lock on the folder for the process that writes it; read-only openers need no lock.
+- A file that exists but cannot be read (empty, truncated, not JSON, a record of the wrong shape) is refused
+  with one sentence naming the file and the record, never read as empty and overwritten; only a bad paper
+  record is skipped (with one warning), hidden from readers but kept on disk until a good one replaces it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import os
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +31,9 @@ from filelock import FileLock, Timeout
 from tinydb import TinyDB
 from tinydb.storages import Storage
 from tinydb.table import Table
+
+from bot.papers import record_problem
+from bot.store.documents import channel_problem, digest_problem, pending_problem, post_problem, save_problem
 
 log = logging.getLogger("bot.storage")
 
@@ -48,6 +56,25 @@ class DataDirBusyError(StoreError):
 
 class ReadOnlyStoreError(StoreError):
     pass
+
+
+@dataclass(frozen=True)
+class TableCheck:
+    """How the documents of one table are checked when their file loads."""
+
+    problem: Callable[[Any], str | None]  # None for a good document, else what is wrong
+    skip_bad: bool = False  # a bad document is hidden (with a warning) instead of refusing the file
+
+
+# Per store file, per table: every repository's documents (bot.store.documents, bot.papers.PaperRecord).
+STORE_CHECKS: dict[str, dict[str, TableCheck]] = {
+    "archive": {"papers": TableCheck(record_problem, skip_bad=True)},  # one bad paper must not stop the bot
+    "channels": {"channels": TableCheck(channel_problem)},
+    "posts": {"posts": TableCheck(post_problem), "digests": TableCheck(digest_problem)},
+    "saves": {"saves": TableCheck(save_problem), "pending": TableCheck(pending_problem)},
+}
+
+_ADVICE = "paperbot will not overwrite it. Restore it from a backup, or move it aside to start that store empty."
 
 
 def fsync_dir(path: Path) -> None:
@@ -77,10 +104,14 @@ def atomic_write_bytes(path: Path, payload: bytes) -> None:
 class AtomicJSONStorage(Storage):
     """A TinyDB storage that caches the document tree and writes it atomically (see module doc)."""
 
-    def __init__(self, path: str | Path, read_only: bool = False) -> None:
+    def __init__(self, path: str | Path, read_only: bool = False,
+                 checks: Mapping[str, TableCheck] | None = None) -> None:
         self.path = Path(path)
         self.read_only = read_only
+        self._checks = dict(checks or {})
         self._data: dict[str, dict[str, Any]] | None = None
+        self._hidden: dict[str, dict[str, Any]] = {}  # skipped bad documents by table: written back as they were
+        self._warned: set[tuple[str, str]] = set()  # one warning per bad document, not one per reload
         self._deferred = 0
         self._dirty = False
         self.writes = 0  # file rewrites, for tests and benchmarks
@@ -97,19 +128,38 @@ class AtomicJSONStorage(Storage):
             return {}
         except OSError as exc:
             raise CorruptStoreError(f"cannot read {self.path}: {exc.strerror}") from None
+        if not payload.strip():  # we never write an empty file: it was truncated, or made by something else
+            raise CorruptStoreError(f"{self.path} exists but is empty. {_ADVICE}")
         try:
-            data = orjson.loads(payload) if payload.strip() else {}
+            data = orjson.loads(payload)
         except orjson.JSONDecodeError as exc:
-            raise CorruptStoreError(
-                f"{self.path} is not valid JSON ({exc}). paperbot will not overwrite it. "
-                f"Restore it from a backup, or move it aside to start that store empty."
-            ) from None
+            raise CorruptStoreError(f"{self.path} is not valid JSON ({exc}). {_ADVICE}") from None
         if not isinstance(data, dict) or not all(isinstance(t, dict) for t in data.values()):
-            raise CorruptStoreError(
-                f"{self.path} is not a TinyDB file (expected an object of tables). "
-                f"Restore it from a backup, or move it aside to start that store empty."
-            )
+            raise CorruptStoreError(f"{self.path} is not a TinyDB file (expected an object of tables). {_ADVICE}")
+        self._hidden = {}
+        for table, check in self._checks.items():
+            self._check_table(data, table, check)
         return data
+
+    def _check_table(self, data: dict[str, dict[str, Any]], table: str, check: TableCheck) -> None:
+        docs = data.get(table)
+        if not docs:
+            return
+        problem = check.problem
+        bad = [(key, found) for key, doc in docs.items() if (found := problem(doc)) is not None]
+        if not bad:
+            return
+        if not check.skip_bad:
+            key, found = bad[0]
+            raise CorruptStoreError(f"{self.path}: record {key!r} of table {table!r} is not valid ({found}); "
+                                    f"{len(bad)} bad record(s) in all. {_ADVICE}")
+        hidden = self._hidden.setdefault(table, {})
+        for key, found in bad:
+            hidden[key] = docs.pop(key)
+            if (table, key) not in self._warned:
+                self._warned.add((table, key))
+                log.warning('store.record_skipped file=%s table=%s key=%s problem="%s"', self.path, table, key,
+                            found.replace('"', "'"))
 
     def write(self, data: dict[str, dict[str, Any]]) -> None:
         if self.read_only:
@@ -123,7 +173,7 @@ class AtomicJSONStorage(Storage):
     def _flush(self) -> None:
         assert self._data is not None
         try:
-            atomic_write_bytes(self.path, orjson.dumps(self._data))
+            atomic_write_bytes(self.path, orjson.dumps(self._with_hidden(self._data)))
         except BaseException as exc:
             # The cached tree already holds the change: go back to what the disk holds.
             self._data = self._load()
@@ -132,6 +182,19 @@ class AtomicJSONStorage(Storage):
                                  f"the previous version is intact") from exc
             raise
         self.writes += 1
+
+    def _with_hidden(self, data: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """The tree to write: skipped bad documents go back as they were, unless a good one replaced them."""
+        if not self._hidden:
+            return data
+        whole = dict(data)
+        for table, hidden in self._hidden.items():
+            live = data.get(table, {})
+            for key in [k for k in hidden if k in live]:
+                del hidden[key]
+            if hidden:
+                whole[table] = {**hidden, **live}
+        return whole
 
     def begin(self) -> None:
         self._deferred += 1
@@ -167,9 +230,9 @@ class KeyedTinyDB(TinyDB):
 class Store:
     """One TinyDB file with one lock around every access."""
 
-    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False, checks: Mapping[str, TableCheck] | None = None) -> None:
         self.path = path
-        self._db = KeyedTinyDB(path, storage=AtomicJSONStorage, read_only=read_only)
+        self._db = KeyedTinyDB(path, storage=AtomicJSONStorage, read_only=read_only, checks=checks)
         self._storage: AtomicJSONStorage = self._db.storage  # type: ignore[assignment]
         self.lock = threading.RLock()
         with self.lock:
@@ -240,6 +303,7 @@ class DataDir:
         self._stores: dict[str, Store] = {}
         self._stores_lock = threading.Lock()
         self._file_lock: FileLock | None = None
+        self._dir_fd: int | None = None
         if read_only:
             if not self.path.is_dir():
                 raise StoreError(f"data directory {self.path} does not exist (set PAPERBOT_DATA_DIR)")
@@ -248,15 +312,26 @@ class DataDir:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create data directory {self.path}: {exc.strerror}") from None
+        busy = DataDirBusyError(
+            f"data directory {self.path} is in use by another paperbot process ({self._owner()}). "
+            f"Stop it first; read-only commands such as `paperbot search` work alongside it.")
         self._file_lock = FileLock(self.path / LOCK_NAME, thread_local=False)
         try:
             self._file_lock.acquire(timeout=0)
         except Timeout:
-            raise DataDirBusyError(
-                f"data directory {self.path} is in use by another paperbot process ({self._owner()}). "
-                f"Stop it first; read-only commands such as `paperbot search` work alongside it."
-            ) from None
+            self._file_lock = None
+            raise busy from None
         except OSError as exc:  # a read-only or unwritable folder (after Timeout: filelock's is an OSError)
+            self._file_lock = None
+            raise StoreError(f"cannot lock data directory {self.path}: {exc.strerror or exc}") from None
+        # The folder itself is locked too: deleting the lock file under a running bot must not let a second in.
+        try:
+            self._dir_fd = os.open(self.path, os.O_RDONLY)
+            fcntl.flock(self._dir_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            self.close()
+            if isinstance(exc, BlockingIOError):
+                raise busy from None
             raise StoreError(f"cannot lock data directory {self.path}: {exc.strerror or exc}") from None
         (self.path / OWNER_NAME).write_text(f"pid {os.getpid()}: {' '.join(_argv())}\n")
         for stale in self.path.glob("*.json.tmp-*"):  # left by a process killed mid-write
@@ -274,7 +349,8 @@ class DataDir:
             raise ValueError(f"unknown store {name!r}")
         with self._stores_lock:
             if name not in self._stores:
-                self._stores[name] = Store(self.path / f"{name}.json", read_only=self.read_only)
+                self._stores[name] = Store(self.path / f"{name}.json", read_only=self.read_only,
+                                           checks=STORE_CHECKS[name])
                 log.debug("store.open name=%s path=%s", name, self.path / f"{name}.json")
             return self._stores[name]
 
@@ -282,6 +358,9 @@ class DataDir:
         for store in self._stores.values():
             store.close()
         self._stores.clear()
+        if self._dir_fd is not None:
+            os.close(self._dir_fd)  # releases the flock
+            self._dir_fd = None
         if self._file_lock is not None:
             self._file_lock.release()
             self._file_lock = None
