@@ -97,9 +97,38 @@ def find_arxiv_ids(text: str) -> list[str]:
     return list(seen)
 
 
-def clean_text(text: str | None) -> str:
-    """Collapse runs of whitespace (arXiv titles carry line breaks and indentation)."""
-    return " ".join((text or "").split())
+# Caps on outside text at ingest (README "Limits"): generous for real papers, small enough that one
+# sighting cannot bloat the archive, a Slack message or the search index.
+MAX_TITLE_CHARS = 1_000
+MAX_ABSTRACT_CHARS = 10_000
+MAX_AUTHORS = 500  # large collaborations list thousands; the first 500 are kept
+MAX_NAME_CHARS = 200  # an author name, a category, a DOI
+MAX_KEYWORDS = 50
+MAX_KEYWORD_CHARS = 100
+MAX_CATEGORIES = 20
+MAX_NOTE_CHARS = 1_000  # comment, journal reference
+
+# Terminal escape sequences (CSI, OSC such as a hyperlink or window title, and two-character ones), then any
+# other control character (C0 but tab and newline, DEL, C1) and the bidirectional controls that reorder what
+# a reader sees (a right-to-left override makes `gpj.exe` read `exe.jpg`).
+_ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]?|\x9b[0-?]*[ -/]*[@-~]?")
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """`text` without control characters, terminal escapes or direction overrides; lines and tabs stay."""
+    if _UNSAFE.search(text) is None:  # the common case: one C scan, no copy
+        return text
+    return _UNSAFE.sub("", _ESCAPES.sub("", text))
+
+
+def clean_text(text: str | None, limit: int | None = None) -> str:
+    """Printable, with runs of whitespace collapsed (arXiv titles carry line breaks and indentation); cut to
+    `limit` characters, the last one `…`, if longer."""
+    cleaned = " ".join(printable(text or "").split())
+    if limit is not None and len(cleaned) > limit:
+        cleaned = cleaned[:limit - 1].rstrip() + "…"
+    return cleaned
 
 
 def iso_utc(value: str | datetime | None) -> str | None:
@@ -164,30 +193,95 @@ def new_record(
     seen = seen_at or now_iso()
     all_links: Links = {"abs": abs_url(bare), "pdf": pdf_url(bare)}
     for key, value in (links or {}).items():
-        if value:
-            all_links[key] = value  # type: ignore[literal-required]
+        if value and (url := clean_text(str(value), MAX_NOTE_CHARS)):
+            all_links[key] = url  # type: ignore[literal-required]
+    names = (clean_text(a, MAX_NAME_CHARS) for a in (authors or [])[:MAX_AUTHORS * 2])
     return {
         "id": bare,
-        "title": clean_text(title),
-        "abstract": clean_text(abstract),
-        "authors": [clean_text(a) for a in (authors or []) if clean_text(a)],
+        "title": clean_text(title, MAX_TITLE_CHARS),
+        "abstract": clean_text(abstract, MAX_ABSTRACT_CHARS),
+        "authors": [a for a in names if a][:MAX_AUTHORS],
         "published": iso_utc(published),
         "updated": iso_utc(updated),
-        "categories": _unique(categories or []),
-        "primary_category": primary_category or None,
+        "categories": _unique(clean_text(c, MAX_NAME_CHARS) for c in (categories or []))[:MAX_CATEGORIES],
+        "primary_category": clean_text(primary_category, MAX_NAME_CHARS) or None,
         "links": all_links,
         "upvotes": upvotes,
         "github_stars": github_stars,
-        "keywords": _unique(clean_text(k) for k in (keywords or []) if clean_text(k)),
+        "keywords": _unique(clean_text(k, MAX_KEYWORD_CHARS) for k in (keywords or [])[:MAX_KEYWORDS * 4])[
+            :MAX_KEYWORDS],
         "sources": [source],
         "version": version if version is not None else id_version,
         "hf_date": hf_date,
-        "comment": clean_text(comment) or None,
-        "journal_ref": clean_text(journal_ref) or None,
-        "doi": doi or None,
+        "comment": clean_text(comment, MAX_NOTE_CHARS) or None,
+        "journal_ref": clean_text(journal_ref, MAX_NOTE_CHARS) or None,
+        "doi": clean_text(doi, MAX_NAME_CHARS) or None,
         "first_seen": seen,
         "last_seen": seen,
     }
+
+
+_STR_FIELDS = ("title", "abstract", "first_seen", "last_seen")
+_OPT_STR_FIELDS = ("published", "updated", "primary_category", "hf_date", "comment", "journal_ref", "doi")
+_STR_LIST_FIELDS = ("authors", "categories", "keywords", "sources")
+_OPT_INT_FIELDS = ("upvotes", "github_stars", "version")
+_STR_OR_NONE = {str, type(None)}
+_INT_OR_NONE = {int, type(None)}
+
+
+def record_problem(record: Any) -> str | None:
+    """None if `record` has the shape the code reads (a missing field is fine: earlier versions wrote fewer),
+    else what is wrong, briefly. It runs over every record when the archive loads: one unrolled test for the
+    good case (~1 µs), the field-by-field search only for a bad record."""
+    try:
+        get = record.get
+        authors, categories, keywords, sources = (get("authors", []), get("categories", []), get("keywords", []),
+                                                  get("sources", []))
+        links = get("links", {})
+        if (type(record) is dict and type(get("id")) is str and type(get("title", "")) is str
+                and type(get("abstract", "")) is str and type(get("first_seen", "")) is str
+                and type(get("last_seen", "")) is str and type(get("published")) in _STR_OR_NONE
+                and type(get("updated")) in _STR_OR_NONE and type(get("primary_category")) in _STR_OR_NONE
+                and type(get("hf_date")) in _STR_OR_NONE and type(get("comment")) in _STR_OR_NONE
+                and type(get("journal_ref")) in _STR_OR_NONE and type(get("doi")) in _STR_OR_NONE
+                and type(get("upvotes")) in _INT_OR_NONE and type(get("github_stars")) in _INT_OR_NONE
+                and type(get("version")) in _INT_OR_NONE and type(authors) is list and type(categories) is list
+                and type(keywords) is list and type(sources) is list and type(links) is dict):
+            "".join(authors + categories + keywords + sources + list(links.values()))  # TypeError: not all str
+            return None
+    except (AttributeError, TypeError):
+        pass
+    return _record_problem_slow(record)
+
+
+def _record_problem_slow(record: Any) -> str:
+    if type(record) is not dict:
+        return "null" if record is None else f"a {type(record).__name__}, not an object"
+    if type(record.get("id")) is not str:
+        return "no string 'id'"
+    for name in _STR_FIELDS:
+        if type(record.get(name, "")) is not str:
+            return f"{name!r} is not a string"
+    for name in _OPT_STR_FIELDS:
+        if type(record.get(name)) not in _STR_OR_NONE:
+            return f"{name!r} is not a string or null"
+    for name in _STR_LIST_FIELDS:
+        if not _is_str_list(record.get(name, [])):
+            return f"{name!r} is not a list of strings"
+    for name in _OPT_INT_FIELDS:
+        if type(record.get(name)) not in _INT_OR_NONE:
+            return f"{name!r} is not a whole number or null"
+    return "'links' is not an object of strings"
+
+
+def _is_str_list(value: Any) -> bool:
+    if type(value) is not list:
+        return False
+    try:
+        "".join(value)  # a C loop over the items
+    except TypeError:
+        return False
+    return True
 
 
 def _unique(items: Any) -> list[str]:
@@ -224,8 +318,8 @@ def merge_records(stored: Mapping[str, Any], seen: Mapping[str, Any]) -> PaperRe
     for key in ("upvotes", "github_stars"):
         if seen.get(key) is not None:
             merged[key] = seen[key]
-    for key in ("categories", "keywords", "sources"):
-        merged[key] = _unique([*stored.get(key, []), *seen.get(key, [])])
+    for key, cap in (("categories", MAX_CATEGORIES), ("keywords", MAX_KEYWORDS), ("sources", None)):
+        merged[key] = _unique([*stored.get(key, []), *seen.get(key, [])])[:cap]  # many sightings stay capped
     merged["links"] = {**stored.get("links", {}), **{k: v for k, v in seen.get("links", {}).items() if v}}
     merged["published"] = _min_present(stored.get("published"), seen.get("published"))
     merged["updated"] = _max_present(stored.get("updated"), seen.get("updated"))

@@ -2,7 +2,23 @@
 
 import pytest
 
-from bot.papers import find_arxiv_ids, merge_records, new_record, normalize_arxiv_id, parse_arxiv_id
+from bot.papers import (
+    MAX_ABSTRACT_CHARS,
+    MAX_AUTHORS,
+    MAX_CATEGORIES,
+    MAX_KEYWORD_CHARS,
+    MAX_KEYWORDS,
+    MAX_NAME_CHARS,
+    MAX_NOTE_CHARS,
+    MAX_TITLE_CHARS,
+    clean_text,
+    find_arxiv_ids,
+    merge_records,
+    new_record,
+    normalize_arxiv_id,
+    parse_arxiv_id,
+    printable,
+)
 
 
 @pytest.mark.parametrize(
@@ -102,3 +118,45 @@ def test_arxiv_is_the_authority_for_bibliographic_fields() -> None:
     # HF-only papers take HF's text; a later arXiv sighting replaces it.
     assert merge_records(hf, arxiv)["title"] == "The arXiv Title"
     assert merge_records(hf, hf)["title"] == "The HF Title"
+
+
+UNSAFE = "\x00\x07\x08\x1b[31m\x1b]8;;https://evil.example\x07\x1b[0m\x7f\x85\x9b\u202e\u2066\u2069\u200f\u061c\r"
+
+
+def test_outside_text_loses_nul_ansi_escapes_and_direction_overrides_at_ingest() -> None:
+    record = new_record("2405.12345", source="hf", title=f"Sparse{UNSAFE} Autoencoders",
+                        abstract=f"We\x00 train{UNSAFE}.", authors=[f"Ada{UNSAFE} Lovelace", UNSAFE],
+                        keywords=[f"sae{UNSAFE}"], comment=f"10 pages{UNSAFE}", journal_ref=f"JMLR{UNSAFE}",
+                        categories=[f"cs.LG{UNSAFE}"], primary_category=f"cs.LG{UNSAFE}",
+                        doi=f"10.1/x{UNSAFE}", links={"github": f"https://github.com/a/b{UNSAFE}"})
+    assert record["title"] == "Sparse Autoencoders"
+    assert record["abstract"] == "We train."
+    assert record["authors"] == ["Ada Lovelace"]
+    assert record["keywords"] == ["sae"] and record["categories"] == ["cs.LG"]
+    assert record["primary_category"] == "cs.LG" and record["doi"] == "10.1/x"
+    assert (record["comment"], record["journal_ref"]) == ("10 pages", "JMLR")
+    assert record["links"]["github"] == "https://github.com/a/b"
+
+
+def test_printable_keeps_lines_tabs_and_every_script() -> None:
+    assert printable(f"a\tb\nc{UNSAFE}d") == "a\tb\ncd"
+    text = "Łukasz Kaiser · 深層学習 · تعلم · 👩‍🔬 · e\u0301"
+    assert printable(text) == text and clean_text(text) == text
+
+
+def test_outside_text_is_capped_at_ingest() -> None:
+    record = new_record("2405.12345", source="hf", title="T" * 100_000, abstract="word " * 10_000,
+                        authors=[f"Author {i} " + "x" * 1000 for i in range(5000)],
+                        keywords=[f"k{i} " + "y" * 500 for i in range(1000)], comment="c" * 100_000,
+                        journal_ref="j" * 100_000, categories=[f"cs.X{i}" for i in range(1000)],
+                        doi="d" * 10_000)
+    assert len(record["title"]) == MAX_TITLE_CHARS and record["title"].endswith("…")
+    assert len(record["abstract"]) <= MAX_ABSTRACT_CHARS and record["abstract"].endswith("…")
+    assert len(record["authors"]) == MAX_AUTHORS
+    assert all(len(a) <= MAX_NAME_CHARS for a in record["authors"])
+    assert len(record["keywords"]) == MAX_KEYWORDS and all(len(k) <= MAX_KEYWORD_CHARS for k in record["keywords"])
+    assert len(record["categories"]) == MAX_CATEGORIES
+    assert len(record["comment"] or "") <= MAX_NOTE_CHARS and len(record["journal_ref"] or "") <= MAX_NOTE_CHARS
+    assert len(record["doi"] or "") <= MAX_NAME_CHARS
+    short = new_record("2405.12345", source="hf", title="Short", abstract="Fine.", authors=["Ada"])
+    assert (short["title"], short["abstract"], short["authors"]) == ("Short", "Fine.", ["Ada"])

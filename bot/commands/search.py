@@ -19,7 +19,7 @@ import time
 
 from bot.commands import CommandError
 from bot.config import Settings
-from bot.papers import PaperRecord
+from bot.papers import PaperRecord, clean_text
 
 MAX_LIMIT = 100
 
@@ -62,12 +62,17 @@ def _options_after_query(args: argparse.Namespace) -> list[str]:
 
 def _year(paper: PaperRecord) -> str:
     value = paper.get("published") or paper.get("hf_date") or ""
-    return value[:4] if len(value) >= 4 else "----"
+    return clean_text(value[:4]) if len(value) >= 4 else "----"
 
 
 def _link(paper: PaperRecord) -> str:
     links = paper.get("links") or {}
-    return links.get("abs") or links.get("hf") or f"https://arxiv.org/abs/{paper.get('id', '')}"
+    return clean_text(links.get("abs") or links.get("hf") or f"https://arxiv.org/abs/{paper.get('id', '')}")
+
+
+# Stored text is outside text (a record may predate the ingest-time stripping): never let it drive the terminal.
+def _title(paper: PaperRecord) -> str:
+    return clean_text(paper.get("title"))
 
 
 def handle(args: argparse.Namespace, settings: Settings) -> int:
@@ -95,8 +100,9 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
     elapsed = time.monotonic() - started
 
     if args.json:
-        rows = [{"id": h.paper.get("id"), "title": h.paper.get("title"), "score": h.score,
-                 "year": _year(h.paper), "link": _link(h.paper), "authors": h.paper.get("authors") or [],
+        rows = [{"id": clean_text(h.paper.get("id")), "title": _title(h.paper), "score": h.score,
+                 "year": _year(h.paper), "link": _link(h.paper),
+                 "authors": [clean_text(a) for a in h.paper.get("authors") or []],
                  "published": h.paper.get("published")} for h in page.hits]
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         for note in page.notes:
@@ -106,7 +112,7 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
     width = len(str(page.offset + len(page.hits)))
     for rank, hit in enumerate(page.hits, start=page.offset + 1):
         paper = hit.paper
-        print(f"{rank:>{width}}. {paper.get('id')}  {_year(paper)}  {hit.score:7.2f}  {paper.get('title')}")
+        print(f"{rank:>{width}}. {clean_text(paper.get('id'))}  {_year(paper)}  {hit.score:7.2f}  {_title(paper)}")
         print(f"{'':>{width}}  {_link(paper)}")
     if page.hits:
         shown = f"{page.offset + 1}–{page.offset + len(page.hits)}"

@@ -104,3 +104,19 @@ def test_an_empty_archive_says_so(run: Run, tmp_path: Path) -> None:
     result = run(tmp_path, "anything")
     assert result.returncode == 1
     assert "is empty" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_control_characters_in_stored_titles_never_reach_the_terminal(paperbot: PaperbotCLI, tmp_path: Path) -> None:
+    # Written by an earlier version that did not strip them at ingest: the CLI strips them when it prints.
+    nasty = "Evil\x1b[2J\x1b]0;pwned\x07 \u202eTitle\x00\x9b"
+    record = {**new_record("2405.66666", source="hf", title="placeholder", authors=["A\x1b[31mB"]), "title": nasty}
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "archive.json").write_text(json.dumps({"papers": {"2405.66666": record}}))
+    text = paperbot("search", "evil", env=env(tmp_path / "data"))
+    as_json = paperbot("search", "--json", "evil", env=env(tmp_path / "data"))
+    for result in (text, as_json):
+        assert result.returncode == 0, result.stderr
+        assert not any(c in result.stdout for c in "\x1b\x07\x00\x9b\u202e"), repr(result.stdout)
+    assert "2405.66666" in text.stdout and "Evil Title" in text.stdout
+    assert json.loads(as_json.stdout)[0]["title"] == "Evil Title"
+    assert json.loads(as_json.stdout)[0]["authors"] == ["AB"]
