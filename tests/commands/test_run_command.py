@@ -102,6 +102,62 @@ def test_run_in_socket_mode_answers_commands_and_events(slack: SlackEmulator, tm
         bot.stop()
 
 
+@pytest.mark.e2e
+@pytest.mark.parametrize("fault", ["slow", "429"])
+def test_run_never_calls_auth_test_between_a_request_and_its_ack(slack: SlackEmulator, tmp_path: Path,
+                                                                   fault: str) -> None:
+    bot = Bot(bot_env(slack, tmp_path / "data"), "--port", "0", cwd=tmp_path)
+    try:
+        url = bot.wait_for(r"paperbot\.listening mode=http url=(http://127\.0\.0\.1:\d+)/slack/events").group(1)
+        bot.wait_for(r"paperbot\.ready")
+        if fault == "slow":  # from here on, auth.test takes 5 s or is refused: the start-up check is done
+            slack.slow("auth.test", 5.0)
+        else:
+            slack.rate_limit("auth.test", times=1000, retry_after=30)
+        driver = SlackDriver(url, SIGNING_SECRET, slack, timeout=3)
+        sent = [driver.command("help"), driver.command("help")]
+        assert [s.response.status_code for s in sent] == [200, 200]
+        assert max(s.elapsed for s in sent) < 1.0, [s.elapsed for s in sent]
+        assert slack.wait_for_responses(sent[0].response_url or "")
+        own = {"type": "message", "channel": "C0GENERAL", "user": slack.bot_user_id, "bot_id": slack.bot_id,
+               "text": "hello", "ts": "1700000001.000001"}
+        assert driver.event(own).response.status_code == 200
+        driver.close()
+        assert len(slack.calls_to("auth.test")) == 1, "only the start-up check"
+        bot.process.send_signal(signal.SIGTERM)
+        assert bot.process.wait(15) == 0
+        assert not any("Traceback" in line for line in bot.log), "".join(bot.log)
+    finally:
+        bot.stop()
+
+
+@pytest.mark.e2e
+def test_run_answers_forged_requests_401_with_one_line_each(slack: SlackEmulator, tmp_path: Path) -> None:
+    bot = Bot(bot_env(slack, tmp_path / "data"), "--port", "0", cwd=tmp_path)
+    try:
+        url = bot.wait_for(r"paperbot\.listening mode=http url=(http://127\.0\.0\.1:\d+)/slack/events").group(1)
+        bot.wait_for(r"paperbot\.ready")
+        forged = [({"Content-Type": "application/json"}, b"{not json"),
+                  ({"Content-Type": "application/x-www-form-urlencoded"}, b"payload=%7Bnot+json"),
+                  ({"X-Slack-Request-Timestamp": "abc", "X-Slack-Signature": "v0=" + "0" * 64}, b"text=help"),
+                  ({"X-Slack-Request-Timestamp": "9" * 5000, "X-Slack-Signature": "v0=" + "0" * 64}, b"text=help"),
+                  ({"X-Slack-Request-Timestamp": str(int(time.time())),
+                    "X-Slack-Signature": ("v0=" + "\u00e9" * 64).encode()}, b"text=help")]
+        for headers, body in forged:
+            assert requests.post(url + "/slack/events", data=body, headers=headers, timeout=5).status_code == 401
+        for _ in forged:
+            bot.wait_for(r"slack\.request\.rejected status=401 reason=\w+ remote=127\.0\.0\.1 ts=(\d+|-)$")
+        bot.process.send_signal(signal.SIGTERM)
+        assert bot.process.wait(15) == 0
+        assert not any("Traceback" in line for line in bot.log), "".join(bot.log)
+        assert [line for line in bot.log if "slack.request" in line or "sorry" in line.lower()] == \
+            [line for line in bot.log if "slack.request.rejected" in line], "one line per request, nothing else"
+        assert len([line for line in bot.log if "slack.request.rejected" in line]) == len(forged)
+        assert all(len(line) < 250 for line in bot.log), "no line carries the sender's 5000 digits"
+    finally:
+        bot.stop()
+
+
 def _one_line_failure(result: Completed, status: int, pattern: str) -> None:
     assert result.returncode == status, result.stderr
     lines = result.stderr.strip().splitlines()
