@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -9,6 +10,18 @@ import pytest
 
 if TYPE_CHECKING:
     from cli_runner import PaperbotCLI
+
+
+# --- hermetic: no settings variable of the outer environment reaches any test (tests/test_hermetic.py) ---------
+@pytest.fixture(scope="session", autouse=True)
+def _no_outside_settings() -> Iterator[None]:
+    """A developer's shell (or a `.env` loaded into it) must not change a result: every variable bot/config.py
+    reads is removed for the session, and put back after."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in list(os.environ):
+            if name.startswith(("PAPERBOT_", "SLACK_")) or name in ("HF_API_URL", "ARXIV_API_URL", "PORT"):
+                patch.delenv(name)
+        yield
 
 
 # --- paper sources: a local Hugging Face + arXiv API (tests/fake_sources.py) ---------------------------

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
 import signal
 import subprocess
 import sys
@@ -535,11 +534,9 @@ def test_admins_alone_change_digest_settings_or_post_early(make: Any) -> None:
 # --- the real process ---------------------------------------------------------------------------------------
 
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
 def test_paperbot_run_ingests_and_posts_an_overdue_digest_at_start_up_and_the_cli_respects_it(
         tmp_path: Path, fake_sources: Any) -> None:
+    from cli_runner import process_env
     from fake_sources import hf_item
     from slack_driver import SIGNING_SECRET
 
@@ -561,19 +558,20 @@ def test_paperbot_run_ingests_and_posts_an_overdue_digest_at_start_up_and_the_cl
         Channels(data_dir.store("channels"), DigestOptions()).change_schedule(
             "C0LAB", "U0ALICE", parse_schedule_args("00:00 UTC"), datetime(2020, 1, 1, tzinfo=UTC))
     with SlackEmulator() as slack:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PAPERBOT_"))}
-        env.update(fake_sources.env(data), SLACK_BOT_TOKEN=slack.bot_token, SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                   SLACK_API_URL=slack.api_url, PAPERBOT_LOG_LEVEL="INFO")
-        bot = subprocess.Popen([sys.executable, "-m", "bot", "run", "--port", "0"], cwd=ROOT, env=env,
+        # Hermetic: only these settings, in a folder whose (empty) .env hides the repository's.
+        env = process_env({**fake_sources.env(data), "SLACK_BOT_TOKEN": slack.bot_token,
+                           "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack.api_url,
+                           "PAPERBOT_LOG_LEVEL": "INFO"}, tmp_path)
+        bot = subprocess.Popen([sys.executable, "-m", "bot", "run", "--port", "0"], cwd=tmp_path, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             calls = slack.wait_for_calls("chat.postMessage", 2, timeout=20)
             assert [c.params.get("thread_ts") is None for c in calls] == [True, False]
             assert any(b.get("block_id") == "paper:2405.77001" for b in calls[1].params["blocks"])
-            busy = subprocess.run([sys.executable, "-m", "bot", "digest", "--channel", "C0LAB"], cwd=ROOT, env=env,
+            busy = subprocess.run([sys.executable, "-m", "bot", "digest", "--channel", "C0LAB"], cwd=tmp_path, env=env,
                                   capture_output=True, text=True, timeout=30)
             assert busy.returncode == 1 and "in use by another paperbot process" in busy.stderr
-            dry = subprocess.run([sys.executable, "-m", "bot", "digest", "--dry-run"], cwd=ROOT, env=env,
+            dry = subprocess.run([sys.executable, "-m", "bot", "digest", "--dry-run"], cwd=tmp_path, env=env,
                                  capture_output=True, text=True, timeout=30)
             assert dry.returncode == 0 and "C0LAB next digest" in dry.stdout, dry.stdout + dry.stderr
             bot.send_signal(signal.SIGTERM)
@@ -585,7 +583,7 @@ def test_paperbot_run_ingests_and_posts_an_overdue_digest_at_start_up_and_the_cl
         log = bot.stderr.read() if bot.stderr else ""
         assert "scheduler.ingest " in log and "digest.done channel=C0LAB" in log, log
         assert log.index("scheduler.ingest ") < log.index("digest.planned channel=C0LAB"), "ingest first"
-        again = subprocess.run([sys.executable, "-m", "bot", "digest"], cwd=ROOT, env=env, capture_output=True,
+        again = subprocess.run([sys.executable, "-m", "bot", "digest"], cwd=tmp_path, env=env, capture_output=True,
                                text=True, timeout=30)
         assert again.returncode == 0 and "C0LAB" in again.stdout and ": already" in again.stdout, again.stdout
         assert len(slack.calls_to("chat.postMessage")) == 2, "exactly once"
