@@ -84,7 +84,8 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
                            f"(use --since {(today - timedelta(days=MAX_DAYS - 1)).isoformat()} or later, or --date "
                            f"for older days)", status=2)
     days = list(iter_days(first, last))
-    arxiv_since = first if (args.date is not None or args.since is not None) else today - timedelta(days=ARXIV_LOOKBACK_DAYS)
+    dated = args.date is not None or args.since is not None
+    arxiv_since = first if dated else today - timedelta(days=ARXIV_LOOKBACK_DAYS)
 
     # The progress lines below say what bot.ingest's fetch/fail log lines would (the bot, which prints no
     # progress, relies on those); show them only when debugging, and keep errors such as parser bugs.
