@@ -46,7 +46,37 @@ IDLE_TIMEOUT = 15  # seconds without a byte before waitress closes a connection 
 CLEANUP_INTERVAL = 5  # seconds between waitress's sweeps for idle connections
 FD_RESERVE = 256  # open files kept for everything else: data files, the Web API client, the listeners
 
+QUEUE_LOG_INTERVAL = 10.0  # seconds: at most one "all threads busy" line per interval, however many requests queue
+
 StartResponse = Callable[..., Any]
+
+
+class _QueueDepthLine(logging.Filter):
+    """waitress logs `Task queue depth is N` for every request that arrives while its threads are busy (and
+    for the first one after start-up); anyone can send requests, so that would be a line per request on top
+    of ours. Keep one grep-able line per QUEUE_LOG_INTERVAL instead."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self._last = float("-inf")
+        self._dropped = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not str(record.msg).startswith("Task queue depth"):
+            return True
+        with self._lock:
+            now = time.monotonic()
+            if now - self._last < QUEUE_LOG_INTERVAL:
+                self._dropped += 1
+                return False
+            self._last, dropped, self._dropped = now, self._dropped, 0
+        depth = record.args[0] if isinstance(record.args, tuple) and record.args else "-"
+        record.msg, record.args = "http.queue.busy depth=%s dropped=%s", (depth, dropped)
+        return True
+
+
+_queue_filter = _QueueDepthLine()
 
 
 def _reply(start_response: StartResponse, status: str, body: dict[str, Any],
@@ -228,6 +258,9 @@ def start_server(app: App, host: str = "127.0.0.1", port: int = 3000, *, signing
     """Bind `host:port` (0 = any free port) and serve on a background thread, accepting only requests signed
     with `signing_secret` at the events path. OSError if it cannot bind."""
     limit = connection_limit()
+    queue_logger = logging.getLogger("waitress.queue")
+    if _queue_filter not in queue_logger.filters:
+        queue_logger.addFilter(_queue_filter)
     server = create_server(
         make_wsgi_app(app, health, signing_secret=signing_secret),
         host=host,

@@ -36,8 +36,10 @@ def post_raw(stack: SlackStack, body: bytes, content_type: str, headers: dict[st
 
 
 def server_lines(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
-    """What the server side logged (the test's own HTTP client logs nothing at INFO)."""
-    return [r for r in caplog.records if not r.name.startswith("urllib3")]
+    """What the server side logged about requests (the test's own HTTP client logs nothing at INFO; waitress's
+    "threads busy" line is about load, at most one per 10 s: test_busy_threads_log_one_line_per_interval)."""
+    return [r for r in caplog.records
+            if not r.name.startswith("urllib3") and not r.getMessage().startswith("http.queue.busy")]
 
 
 def assert_one_clean_line(caplog: pytest.LogCaptureFixture, prefix: str) -> None:
@@ -143,6 +145,16 @@ def test_a_flood_of_forged_requests_logs_one_line_each_at_most(stack: SlackStack
                              ).status_code == 401
     lines = server_lines(logs)
     assert len(lines) <= 50 and all(len(r.getMessage()) < 200 and r.exc_info is None for r in lines)
+
+
+def test_busy_threads_log_one_line_per_interval(stack: SlackStack, logs: pytest.LogCaptureFixture) -> None:
+    # What waitress logs for each request that arrives while all its threads are busy.
+    queue_log = logging.getLogger("waitress.queue")
+    for depth in range(1, 51):
+        queue_log.warning("Task queue depth is %d", depth)
+    lines = [r.getMessage() for r in logs.records if r.name == "waitress.queue"]
+    assert len(lines) <= 1, lines[:3]
+    assert all(line.startswith("http.queue.busy depth=") for line in lines), lines
 
 
 # --- 2. idle connections ----------------------------------------------------------------------------------
