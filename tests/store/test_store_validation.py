@@ -9,6 +9,9 @@ from pathlib import Path
 
 import orjson
 import pytest
+from bot_process import bot_env
+from cli_runner import PaperbotCLI
+from slack_emulator import SlackEmulator
 
 from bot.papers import new_record
 from bot.store.tinydb.archive import Archive
@@ -135,3 +138,20 @@ def test_deleting_the_lock_file_does_not_let_a_second_writer_in(tmp_path: Path) 
             DataDir(tmp_path)
     with DataDir(tmp_path):  # released on close
         pass
+
+
+@pytest.mark.parametrize(("name", "tree"), [
+    ("saves", {"saves": {"U1:2405.00001": {"user": "U1", "paper_id": "2405.00001"}}}),
+    ("channels", {"channels": {"C1": ["a", "list"]}}),
+    ("posts", b""),
+])
+def test_paperbot_run_refuses_a_bad_store_in_one_line(paperbot: PaperbotCLI, slack: SlackEmulator, tmp_path: Path,
+                                                      name: str, tree: object) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / f"{name}.json").write_bytes(tree if isinstance(tree, bytes) else orjson.dumps(tree))
+    result = paperbot("run", "--port", "0", env=bot_env(slack, data))
+    assert result.returncode == 1, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("paperbot: ")]
+    assert len(lines) == 1 and str(data / f"{name}.json") in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
