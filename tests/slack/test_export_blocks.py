@@ -31,7 +31,8 @@ def test_export_fallback_chunks_fit_slacks_limits_and_lose_nothing() -> None:
 
 
 def test_export_fallback_says_what_it_left_out() -> None:
-    bib = to_bibtex([record(i, title="t" * 2000) for i in range(100)])  # one message section each
+    # One message section each: a title longer than ingest keeps (1,000), as a record stored earlier may hold.
+    bib = to_bibtex([{**record(i), "title": "t" * 2000} for i in range(100)])
     messages = eb.export_fallback(bib, 100, "missing_scope")
     assert len(messages) == eb.EXPORT_MESSAGES
     intro = messages[0]["blocks"][0]["text"]["text"]
