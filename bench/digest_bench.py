@@ -34,10 +34,10 @@ from tinydb.table import Document  # noqa: E402
 from bot.digest.schedule import ScheduleChange  # noqa: E402
 from bot.digest.service import DigestService  # noqa: E402
 from bot.digest.settings import DigestOptions  # noqa: E402
-from bot.store.files import DataDir  # noqa: E402
 from bot.store.tinydb.archive import Archive  # noqa: E402
 from bot.store.tinydb.channels import Channels  # noqa: E402
 from bot.store.tinydb.digests import DIGESTS_TABLE, DigestLedger  # noqa: E402
+from bot.store.tinydb.files import DataDir  # noqa: E402
 from bot.store.tinydb.posts import POSTS_TABLE, PostLedger  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"

@@ -25,8 +25,8 @@ from fake_sources import FakeSources, arxiv_entry, make_hf_day, synthetic_paper 
 from bot.ingest import ingest, iter_days  # noqa: E402
 from bot.papers import new_record  # noqa: E402
 from bot.sources import build_sources  # noqa: E402
-from bot.store.files import DataDir  # noqa: E402
 from bot.store.tinydb.archive import Archive  # noqa: E402
+from bot.store.tinydb.files import DataDir  # noqa: E402
 
 FIRST_DAY = date(2026, 10, 1)
 

@@ -32,9 +32,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 from tinydb.table import Document  # noqa: E402
 
 from bot.saves import ReactionSaver  # noqa: E402
-from bot.store.files import DataDir  # noqa: E402
 from bot.store.models import Save, reaction_anchor  # noqa: E402
 from bot.store.tinydb.archive import Archive  # noqa: E402
+from bot.store.tinydb.files import DataDir  # noqa: E402
 from bot.store.tinydb.posts import POSTS_TABLE, PostLedger  # noqa: E402
 from bot.store.tinydb.saves import SAVES_TABLE, Saves  # noqa: E402
 
