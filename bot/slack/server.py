@@ -3,8 +3,9 @@
 Routes: `POST /slack/events` (slash commands, interactivity and the Events API, through Bolt's WSGI
 adapter) and `GET /healthz`; 404 elsewhere, 405 for a wrong method. Anyone can reach the endpoint, so the
 signature and timestamp are checked here, before anything parses the body: a forged, stale or malformed
-request gets 401, a signed body Bolt could not parse gets 400, each with one short log line and nothing else
-(Bolt checks the signature again; it never sees these). `start_server()` returns a handle with the bound
+request gets 401, a signed body Bolt could not parse gets 400, each with one short log line and nothing else.
+This is the only signature check in HTTP mode (create_app turns Bolt's off, because a command that mentions
+"payload" reaches Bolt re-encoded). `start_server()` returns a handle with the bound
 port (so tests can ask for port 0) and `stop()`.
 """
 
@@ -21,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
@@ -122,6 +123,19 @@ def body_problem(body: bytes, content_type: str | None) -> str | None:
     return None
 
 
+def unambiguous_form(body: bytes, content_type: str | None) -> bytes:
+    """The same form with every "payload" inside its fields percent-encoded, so Bolt (which reads any form
+    containing the word as an interactive payload) sees a slash command that mentions it as a command. The
+    fields decode to exactly what Slack sent. A body that is JSON or carries a real `payload` field is kept."""
+    text = body.decode("utf-8")
+    if "payload" not in text or (content_type or "").split(";")[0] == "application/json" or text.startswith("{"):
+        return body
+    fields = parse_qsl(text, keep_blank_values=True)
+    if any(name == "payload" for name, _ in fields):
+        return body
+    return urlencode(fields).replace("payload", "%70ayload").encode()
+
+
 def _json_object_problem(text: str, prefix: str = "") -> str | None:
     try:
         parsed = json.loads(text)
@@ -177,16 +191,13 @@ def make_wsgi_app(app: App, health: Callable[[], dict[str, Any]] | None = None, 
         if problem:
             log.warning("slack.request.malformed status=400 reason=%s remote=%s ts=%s", problem, remote, shown_ts)
             return _reply(start_response, "400 Bad Request", {"error": "bad request"})
+        # Checked above, so Bolt does not check again (create_app): the body it gets may be re-encoded.
+        body = unambiguous_form(body, environ.get("CONTENT_TYPE"))
         environ["wsgi.input"] = io.BytesIO(body)  # read once above; Bolt reads it again
         environ["CONTENT_LENGTH"] = str(len(body))
 
-        def recording_start_response(status: str, headers: list[tuple[str, str]], *exc: Any) -> Any:
-            if status.startswith("401"):  # Bolt's own check disagreed (a timestamp just past 5 minutes)
-                log.warning("slack.request.rejected status=401 reason=bolt remote=%s ts=%s", remote, shown_ts)
-            return start_response(status, headers, *exc)
-
         try:
-            return slack(environ, recording_start_response)
+            return slack(environ, start_response)
         except Exception as exc:  # Bolt building its request from an odd but signed body
             log.warning("slack.request.malformed status=400 reason=bolt error=%s remote=%s ts=%s",
                         type(exc).__name__, remote, shown_ts)

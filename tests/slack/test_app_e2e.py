@@ -425,3 +425,12 @@ def wait_until(condition: Any, timeout: float = 5.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.02)
+
+
+@pytest.mark.parametrize("text", ["search payload attacks", "watch payload injection", "diffusion payload=1"])
+def test_a_command_whose_text_says_payload_is_answered(stack: SlackStack, text: str) -> None:
+    # Bolt reads any form body containing "payload" as an interactive payload; a command saying it must still work.
+    sent = stack.driver.command(text)
+    assert sent.response.status_code == 200, sent.response.text
+    reply = stack.slack.wait_for_responses(sent.response_url)[0]
+    assert "payload" in json.dumps(reply)
