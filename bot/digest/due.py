@@ -4,7 +4,8 @@ the digest ledger, so DST changes, catch-up after downtime and restarts are test
 - `due_digests(now, channels, ledger)` lists the (channel, local date) digests to run now: today's once its
   time has passed (so a bot that was down at 09:00 catches up when it comes back the same day), plus
   digests that were started but not finished (a restart or a failed post), after their retry time.
-- `ingest_due(...)` says when to refresh the archive: shortly before a digest is due, at most every few hours;
+- `ingest_due(...)` says when to refresh the archive: shortly before each digest is due (once per due window),
+  and again every few hours while one still waits;
   `ingest_request(...)` says what to fetch.
 """
 
@@ -21,7 +22,7 @@ from bot.timeutil import parse_iso
 
 RESUME_DAYS = 2  # an unfinished digest is resumed for this many days after its date, then left alone
 INGEST_LEAD = timedelta(minutes=15)  # ingest this long before the earliest pending digest
-INGEST_MAX_AGE = timedelta(hours=3)  # a later digest re-ingests when the last ingest is older than this
+INGEST_MAX_AGE = timedelta(hours=3)  # a due digest already served re-ingests when the last ingest is older
 
 
 class LedgerView(Protocol):
@@ -87,15 +88,18 @@ def due_digests(now: datetime, channels: Iterable[ChannelDigest], ledger: Ledger
 
 def ingest_due(now: datetime, channels: Iterable[ChannelDigest], ledger: LedgerView, last_ingest: datetime | None,
                *, lead: timedelta = INGEST_LEAD, max_age: timedelta = INGEST_MAX_AGE) -> bool:
-    """True when a scheduled digest that has not been planned yet is due within `lead` (or overdue), and the
-    archive was last refreshed more than `max_age` ago (or never, in this process)."""
-    if last_ingest is not None and now - last_ingest < max_age:
-        return False
+    """True when a scheduled digest that has not been planned yet is due within `lead` (or overdue), and
+    either the archive was not refreshed since that digest's ingest window opened (its due time - `lead`;
+    never, in this process, counts as not) or it was last refreshed more than `max_age` ago (a retry: its
+    ingest failed, or its empty digest still waits). So each due window gets one ingest, however close to the
+    previous one, and the ticks within it do not ingest again."""
     for channel in channels:
         today = channel.schedule.local_date(now)
         for day in (today, today + timedelta(days=1)):
             due = scheduled_on(channel, day)
-            if due is not None and due - lead <= now and ledger.get(channel.channel, day) is None:
+            if due is None or due - lead > now or ledger.get(channel.channel, day) is not None:
+                continue
+            if last_ingest is None or last_ingest < due - lead or now - last_ingest >= max_age:
                 return True
     return False
 

@@ -47,12 +47,12 @@ class Readiness:
         return "ready" if self.ready else "today's papers are not in yet"
 
 
-def ready_after(channel: ChannelDigest, day: date) -> datetime:
-    """From when an ingest counts for the channel's `day`: the scheduler's ingest before the scheduled digest,
-    or the start of the local day when none is scheduled that day."""
+def ready_after(channel: ChannelDigest, day: date, lead: timedelta = INGEST_LEAD) -> datetime:
+    """From when an ingest counts for the channel's `day`: the scheduler's ingest `lead` before the scheduled
+    digest, or the start of the local day when none is scheduled that day."""
     due = scheduled_on(channel, day)
     if due is not None:
-        return due - INGEST_LEAD
+        return due - lead
     return datetime.combine(day, time(0), channel.schedule.zone)
 
 
@@ -64,9 +64,11 @@ def _source_of(unit: str) -> str:
 
 class IngestStatus:
     """The last ingest outcome per source ("hf" or an arXiv category), thread-safe. `version` changes with
-    every ingest, so a digest that waited can tell when trying again could help."""
+    every ingest, so a digest that waited can tell when trying again could help. `lead` is the scheduler's
+    ingest lead (the scheduler sets it to its own), from which an ingest counts for a scheduled digest."""
 
-    def __init__(self) -> None:
+    def __init__(self, lead: timedelta = INGEST_LEAD) -> None:
+        self.lead = lead
         self._lock = threading.Lock()
         self._states: dict[str, SourceState] = {}
         self.version = 0
@@ -104,7 +106,7 @@ class IngestStatus:
         return None
 
     def readiness(self, channel: ChannelDigest, day: date, now: datetime) -> Readiness:
-        after = ready_after(channel, day)
+        after = ready_after(channel, day, self.lead)
         states = {source: self.state(source) for source in channel.sources}
         down = tuple((source, s.error or "failed") for source, s in states.items()
                      if s.failed_at is not None and (s.ok_at is None or s.failed_at > s.ok_at))

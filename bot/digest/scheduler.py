@@ -48,6 +48,8 @@ class DigestScheduler:
         self.interval = interval
         self.ingest_lead = ingest_lead
         self.ingest_max_age = ingest_max_age
+        if digests.ingest_status is not None:  # an empty digest counts ingests from this scheduler's lead
+            digests.ingest_status.lead = ingest_lead
         self._state = _State()
         self._lock = threading.Lock()
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="paperbot-digest") \
@@ -151,7 +153,7 @@ class DigestScheduler:
 
     def _run_ingest(self, now: datetime, channels: Sequence[ChannelDigest]) -> None:
         assert self.ingest is not None
-        self._state.last_ingest = now  # also after a failure: retry in max_age, not every tick
+        self._state.last_ingest = now  # also after a failure: retry in max_age (or the next window), not every tick
         request = ingest_request(now, channels)
         if not request.dates and not request.categories:
             return

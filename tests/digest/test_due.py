@@ -124,6 +124,23 @@ def test_ingest_runs_shortly_before_the_earliest_digest_and_again_hours_later_fo
     assert not ingest_due(utc(2024, 5, 17, 12, 45), [channel("C", enabled=False)], ledger, None)
 
 
+def test_a_later_digest_gets_its_own_ingest_within_the_max_age_once_per_due_window() -> None:
+    ledger = FakeLedger()
+    channels = [channel("C1", "09:00"), channel("C2", "10:00")]  # 07:00 and 08:00 UTC
+    last = utc(2024, 5, 17, 6, 45)  # C1's ingest
+    ledger.done("C1", date(2024, 5, 17))
+    assert not ingest_due(utc(2024, 5, 17, 7, 40), channels, ledger, last)
+    assert ingest_due(utc(2024, 5, 17, 7, 45), channels, ledger, last), "C2's ingest, 1 h after C1's"
+    last = utc(2024, 5, 17, 7, 45)
+    for minutes in (50, 55, 60, 90):  # C2 still waiting (nothing recorded): no ingest every tick
+        assert not ingest_due(utc(2024, 5, 17, 7, 0) + timedelta(minutes=minutes), channels, ledger, last)
+    assert ingest_due(utc(2024, 5, 17, 10, 45), channels, ledger, last), "retried after max_age"
+    # The configured lead, not the constant.
+    lead = timedelta(minutes=40)
+    assert ingest_due(utc(2024, 5, 17, 7, 20), channels, ledger, utc(2024, 5, 17, 6, 20), lead=lead)
+    assert not ingest_due(utc(2024, 5, 17, 7, 25), channels, ledger, utc(2024, 5, 17, 7, 20), lead=lead)
+
+
 def test_the_ingest_fetches_daily_papers_and_every_followed_category() -> None:
     channels = [channel("C1", sources=("hf", "cs.LG")), channel("C2", sources=("cs.CL",)),
                 channel("C3", sources=("math.GT",), paused="is_archived")]

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from digest_world import NINE_BERLIN_DAY1, World
+from digest_world import DAY1, NINE_BERLIN_DAY1, World
 
 from bot.digest.due import IngestRequest
+from bot.digest.readiness import IngestStatus
 from bot.digest.schedule import parse_schedule_args
 from bot.digest.scheduler import DigestScheduler
 
@@ -41,6 +42,46 @@ def test_the_tick_ingests_first_then_each_channel_posts_at_its_own_local_time(wo
     # A restarted scheduler the same day posts nothing again.
     DigestScheduler(w.service, clock=w.clock, workers=0).tick()
     assert len(w.slack.messages["C1"]) == 2 and len(w.slack.messages["CNY"]) == 2
+
+
+def test_each_empty_digest_gets_an_ingest_before_its_own_time_and_none_loses_its_day(world: World) -> None:
+    """09:00, 10:00, 23:00 and 23:50 Berlin, nothing to post: each empty digest is recorded at its own time
+    (its ingest ran shortly before it, within the 3-hour max age of the previous one), once per due window."""
+    w = world
+    w.service.ingest_status = IngestStatus()
+    for cid, at in (("C2", "10:00"), ("C3", "23:00"), ("C4", "23:50")):
+        w.watch(cid, "diffusion")
+        w.service.channel_settings.change_schedule(cid, "U0BOB", parse_schedule_args(f"{at} Europe/Berlin"),
+                                                   NINE_BERLIN_DAY1 - timedelta(days=5))
+    ingests: list[datetime] = []
+    scheduler = DigestScheduler(w.service, ingest=lambda request: ingests.append(w.clock()), clock=w.clock,
+                                workers=0)
+    w.clock.now = datetime(2024, 5, 17, 5, 0, tzinfo=UTC)
+    recorded: dict[str, datetime] = {}
+    while w.clock.now < datetime(2024, 5, 18, 3, 0, tzinfo=UTC):
+        scheduler.tick()
+        for cid in ("C1", "C2", "C3", "C4"):
+            if cid not in recorded and w.service.ledger.get(cid, DAY1) is not None:
+                recorded[cid] = w.clock.now
+        w.clock.advance(minutes=5)
+    at = {cid: t.strftime("%H:%M") for cid, t in recorded.items()}
+    assert at == {"C1": "07:00", "C2": "08:00", "C3": "21:00", "C4": "21:50"}
+    assert [t.strftime("%H:%M") for t in ingests] == ["06:45", "07:45", "20:45", "21:35"]
+
+
+def test_readiness_counts_from_the_schedulers_configured_lead(world: World) -> None:
+    w = world
+    w.service.ingest_status = IngestStatus()
+    lead = timedelta(minutes=40)
+    ingests: list[datetime] = []
+    scheduler = DigestScheduler(w.service, ingest=lambda request: ingests.append(w.clock()), clock=w.clock,
+                                workers=0, ingest_lead=lead)
+    w.clock.now = datetime(2024, 5, 17, 6, 0, tzinfo=UTC)
+    while w.service.ledger.get("C1", DAY1) is None and w.clock.now < datetime(2024, 5, 17, 12, 0, tzinfo=UTC):
+        scheduler.tick()
+        w.clock.advance(minutes=5)
+    assert ingests == [datetime(2024, 5, 17, 6, 20, tzinfo=UTC)]
+    assert w.clock.now == datetime(2024, 5, 17, 7, 5, tzinfo=UTC), "recorded at 07:00 on the 06:20 ingest"
 
 
 def test_apscheduler_runs_a_catch_up_tick_at_start_up_and_stops_cleanly(world: World) -> None:
