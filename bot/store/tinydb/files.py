@@ -17,6 +17,7 @@ is not thread-safe. Here:
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import logging
 import os
@@ -325,14 +326,19 @@ class DataDir:
             self._file_lock = None
             raise StoreError(f"cannot lock data directory {self.path}: {exc.strerror or exc}") from None
         # The folder itself is locked too: deleting the lock file under a running bot must not let a second in.
+        # Where a folder cannot be flocked (NFS/SMB emulate flock with byte-range locks, which need a file open
+        # for writing: EBADF), the lock file alone keeps a second writer out.
         try:
             self._dir_fd = os.open(self.path, os.O_RDONLY)
             fcntl.flock(self._dir_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
-            self.close()
-            if isinstance(exc, BlockingIOError):
+            if isinstance(exc, BlockingIOError) or exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+                self.close()
                 raise busy from None
-            raise StoreError(f"cannot lock data directory {self.path}: {exc.strerror or exc}") from None
+            if self._dir_fd is not None:
+                os.close(self._dir_fd)
+                self._dir_fd = None
+            log.warning('store.dir_lock.unavailable path=%s error="%s"', self.path, exc.strerror or exc)
         (self.path / OWNER_NAME).write_text(f"pid {os.getpid()}: {' '.join(_argv())}\n")
         for stale in self.path.glob("*.json.tmp-*"):  # left by a process killed mid-write
             with contextlib.suppress(OSError):
