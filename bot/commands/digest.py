@@ -2,9 +2,10 @@
 
 - `--dry-run` opens the data directory read-only (it works while the bot runs), records nothing, and
   prints each channel's digest: the papers in order, with the topic each matched.
-- Without it, it needs SLACK_BOT_TOKEN and the data directory's writer lock (it refuses while
-  `paperbot run` holds it: the running bot posts the digests itself) and posts exactly like the scheduler:
-  a channel whose digest for today is done is left alone, an interrupted one is resumed.
+- Without it, it needs SLACK_BOT_TOKEN (checked as `paperbot run` checks it: not the .env.example placeholder)
+  and the data directory's writer lock (it refuses while `paperbot run` holds it: the running bot posts the
+  digests itself) and posts exactly like the scheduler: a channel whose digest for today is done is left
+  alone, an interrupted one is resumed.
 
 Without `--channel`: every channel whose digest is on (has topics, schedule on, not paused).
 """
@@ -66,8 +67,13 @@ def _print_plan(service: DigestService, channel: ChannelDigest, plan: Plan, next
 def handle(args: argparse.Namespace, settings: Settings) -> int:
     if args.dry_run:
         return _dry_run(args, settings)
-    if not settings.slack_bot_token:
+    # The bot token by the same rule as `paperbot run` (a .env.example placeholder or a non-bot token is a
+    # configuration error), before anything is opened or written.
+    problem = next((p for p in settings.slack_problems() if p.variable == "SLACK_BOT_TOKEN"), None)
+    if problem is not None and not problem.placeholder and settings.slack_value("SLACK_BOT_TOKEN") is None:
         raise CommandError("posting digests needs SLACK_BOT_TOKEN (or use --dry-run)", status=2)
+    if problem is not None:
+        raise problem
     from bot.services import Services
 
     services = Services.open_for_slack(settings)  # the writer lock: refuses while `paperbot run` holds it

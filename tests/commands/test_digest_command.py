@@ -83,3 +83,18 @@ def test_refusals_are_one_line(paperbot: PaperbotCLI, slack: SlackEmulator, data
     assert (result.stdout, result.stderr.strip()) == ("", message)
     assert result.returncode == (1 if "watches no topics" in message else 2)
     assert slack.calls_to("chat.postMessage") == []
+
+
+@pytest.mark.parametrize(("token", "message"), [
+    ("xoxb-your-bot-token", "paperbot: configuration error: SLACK_BOT_TOKEN is still the placeholder from "
+                            ".env.example — replace it with the app's bot token (xoxb-...)"),
+    ("xoxp-1234-5678", "paperbot: configuration error: SLACK_BOT_TOKEN must be a bot token starting with 'xoxb-' "
+                       "(got 'xoxp-…')"),
+])
+def test_a_placeholder_or_malformed_token_is_refused_like_run_and_nothing_is_written(
+        paperbot: PaperbotCLI, slack: SlackEmulator, data: Path, token: str, message: str) -> None:
+    before = {p.name: p.read_bytes() for p in data.iterdir()}
+    result = paperbot("digest", env={**digest_env(slack, data), "SLACK_BOT_TOKEN": token})
+    assert (result.returncode, result.stdout, result.stderr.strip()) == (2, "", message)
+    assert slack.calls == [], "Slack was not called"
+    assert {p.name: p.read_bytes() for p in data.iterdir()} == before, "nothing written"
