@@ -109,7 +109,7 @@ def digest_posting(doc: Mapping[str, Any]) -> b.Message:
 def digest_result(result: Any, command: str, channel: ChannelDigest | None = None) -> b.Message | None:
     """The reply after `/papers digest` finished (None when the "posting now" note already said it all)."""
     if result.status == "waiting":
-        return b.note(waiting_text(result.readiness, channel))
+        return b.note(waiting_text(result.readiness, channel, command=command))
     if result.status == "already":
         doc = result.doc or {}
         at = str(doc.get("done_at") or "")[11:16]
@@ -129,22 +129,24 @@ def digest_result(result: Any, command: str, channel: ChannelDigest | None = Non
     return None
 
 
-def waiting_text(readiness: Readiness | None, channel: ChannelDigest | None) -> str:
-    """Why an empty digest recorded nothing (mrkdwn): the sources are down, or today's papers are not in yet."""
+def waiting_text(readiness: Readiness | None, channel: ChannelDigest | None, *, command: str) -> str:
+    """Why an empty digest recorded nothing (mrkdwn): the sources are down, or today's papers are not in yet;
+    and what happens next: the scheduled digest looks again at its time (it may still post nothing), or, with
+    nothing scheduled today (schedule off, paused, not a scheduled day), nothing goes out by itself."""
     scheduled = readiness.scheduled_at if readiness is not None else None
-    when = None
+    again = None
     if scheduled is not None and channel is not None:
         local = scheduled.astimezone(channel.schedule.zone)
-        when = f"the digest will be posted at {local:%H:%M} {b.escape_mrkdwn(channel.schedule.tz)}"
+        again = f"I'll look again at {local:%H:%M} {b.escape_mrkdwn(channel.schedule.tz)}"
     down = readiness.down if readiness is not None else ()
     if down:
         names = "; ".join(f"{'Hugging Face' if source == 'hf' else 'arXiv ' + source}: {error}"
                           for source, error in down)
         return (f"I couldn't look for new papers: the sources are down "
                 f"({b.escape_mrkdwn(b.truncate_plain(names, 300))}). Nothing was posted or recorded; "
-                f"{when or 'the digest goes out once they are back'}.")
+                f"{again or 'run ' + b.code(command + ' digest') + ' again once they are back'}.")
     return (f"Today's papers are not in yet, so nothing was posted or recorded; "
-            f"{when or 'try again later'}.")
+            f"{again or 'run ' + b.code(command + ' digest') + ' again later'}.")
 
 
 def gone_text(error: str, command: str) -> str:

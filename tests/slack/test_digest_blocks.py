@@ -93,3 +93,25 @@ def test_schedule_status() -> None:
     assert "doesn't allow me to post" in custom["text"] and "`/lab schedule …`" in custom["text"]
     on = digest_blocks.schedule_status(channel(), datetime(2024, 5, 20, 7, 0, tzinfo=UTC), command="/papers")
     assert "Next digest: Monday 20 May, 09:00 Europe/Berlin" in on["text"]
+
+
+def test_a_waiting_digest_says_when_i_look_again_or_that_nothing_goes_out_by_itself() -> None:
+    from bot.digest.readiness import Readiness
+
+    down = (("hf", "HTTP 503"),)
+    nine = datetime(2024, 5, 17, 7, 0, tzinfo=UTC)
+    # Something is scheduled later today: the bot looks again then (it may still post nothing).
+    for readiness in (Readiness(False, down, nine), Readiness(False, (), nine)):
+        text = digest_blocks.waiting_text(readiness, channel(), command="/papers")
+        assert "I'll look again at 09:00 Europe/Berlin" in text, text
+        assert "will be posted" not in text
+    # Nothing scheduled (schedule off, paused, a weekend under "weekdays"): nothing goes out by itself.
+    text = digest_blocks.waiting_text(Readiness(False, down, None), channel(), command="/papers")
+    assert "sources are down" in text and "Hugging Face: HTTP 503" in text
+    assert "goes out" not in text and "run `/papers digest` again once they are back" in text, text
+    text = digest_blocks.waiting_text(Readiness(False, (), None), channel(), command="/papers")
+    assert "not in yet" in text and "run `/papers digest` again later" in text, text
+    result = type("Result", (), {"status": "waiting", "readiness": Readiness(False, down, None)})()
+    reply = digest_blocks.digest_result(result, "/papers", channel())
+    assert reply is not None and "run `/papers digest` again once they are back" in str(reply)
+    assert_slack_accepts(reply)
