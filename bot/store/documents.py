@@ -188,7 +188,7 @@ post_problem = fields_check({
     "channel": (_STR, True), "ts": (_STR, True), "paper_id": (_STR, True), "kind": (_STR, False),
     "posted_at": (_STR, False), "digest_date": (_STR, False), "thread_ts": (_OPT_STR, False),
 })
-_pick_check = fields_check({"id": (_STR, True), "score": (_NUMBER, True), "topic": (_STR, False)})
+_pick_check = fields_check({"id": (_STR, True), "score": (_NUMBER, True), "topic": (_STR, True)})  # all read
 _digest_fields = fields_check({
     "channel": (_STR, True), "date": (_STR, True), "trigger": (_STR, False), "status": (_STR, True),
     "planned_at": (_STR, False), "since": (_STR, True), "picks": ((list,), True), "skipped": (STR_LIST, True),
