@@ -34,8 +34,8 @@ class ReactionSaver:
         return base_emoji(reaction) in self.emojis
 
     def added(self, user: str, channel: str, ts: str, reaction: str, event_ts: str | None = None) -> ReactionResult:
-        """With Slack's `event_ts`, an add older than the latest removal of the same reaction (a redelivery)
-        is "ignored": the removal wins, also across a restart."""
+        """With Slack's `event_ts`, an add no later than the latest recorded event of the same reaction (a
+        redelivery) is "ignored": a later removal wins, also across a restart."""
         if not self.is_save_emoji(reaction):
             return ReactionResult("ignored")
         paper_id = self.posts.paper_for(channel, ts)
@@ -55,6 +55,8 @@ class ReactionSaver:
 
     def removed(self, user: str, channel: str, ts: str, reaction: str,
                 event_ts: str | None = None) -> Unreacted | None:
+        """With Slack's `event_ts`, a removal no later than the latest recorded event of the same reaction (a
+        redelivery after the user added it again) changes nothing: an empty `Unreacted`."""
         if not self.is_save_emoji(reaction):
             return None
         return self.saves.remove_reaction(user, channel, ts, reaction, event_ts=event_ts)

@@ -1,4 +1,5 @@
-"""Slow work on a bounded share of Bolt's listener pool: a queue that runs each queued item once.
+"""Slow work on a bounded share of Bolt's listener pool: a queue that runs each queued item once (and once more
+if it is queued again while it runs).
 
 Pending save reactions (reactions.py) and links shared in channels (links.py) each own one `Drain`. At most
 `limit` of the pool's threads work on one queue, so searches still find a free worker; `shutdown_app` (app.py)
@@ -20,8 +21,10 @@ log = logging.getLogger("bot.slack.saves")  # the saving feature's logger: opera
 
 
 class Drain:
-    """Runs `handle(item)` for queued items on at most `limit` threads of `executor`. An item already queued or
-    being handled is not queued again (a redelivered reaction, a resume at start-up)."""
+    """Runs `handle(item)` for queued items on at most `limit` threads of `executor`. An item already queued is
+    not queued again (a redelivered reaction, a resume at start-up). An item put while it is being handled (a
+    reaction added again while its first entry is still being answered) runs once more after that run, never
+    alongside it."""
 
     def __init__(self, name: str, executor: Callable[[], Executor], handle: Callable[[Any], None],
                  limit: int = 1) -> None:
@@ -30,16 +33,21 @@ class Drain:
         self._handle = handle
         self._limit = limit
         self._queue: deque[Any] = deque()
-        self._waiting: set[Any] = set()  # queued or being handled
+        self._queued: set[Any] = set()  # in `_queue`
+        self._running: set[Any] = set()  # being handled now
+        self._again: set[Any] = set()  # put while being handled: queued again when that run ends
         self._active = 0
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
 
     def put(self, item: Any) -> None:
         with self._lock:
-            if item in self._waiting:
+            if item in self._queued:
                 return
-            self._waiting.add(item)
+            if item in self._running:
+                self._again.add(item)  # the run ending re-queues it, on this worker: no new one needed
+                return
+            self._queued.add(item)
             self._queue.append(item)
             if self._active >= self._limit:
                 return
@@ -60,7 +68,7 @@ class Drain:
         """Every queued item, for the handler running now to do at once."""
         with self._lock:
             items, self._queue = list(self._queue), deque()
-            self._waiting.difference_update(items)
+            self._queued.difference_update(items)
             return items
 
     def _run(self) -> None:
@@ -71,13 +79,19 @@ class Drain:
                     self._idle.notify_all()
                     return
                 item = self._queue.popleft()
+                self._queued.discard(item)
+                self._running.add(item)
             try:
                 self._handle(item)
             except Exception:
                 log.exception("slack.error ref=%s event=save.worker queue=%s", new_ref(), self.name)
             finally:
                 with self._lock:
-                    self._waiting.discard(item)
+                    self._running.discard(item)
+                    if item in self._again:  # put again during this run: this worker runs it next
+                        self._again.discard(item)
+                        self._queued.add(item)
+                        self._queue.append(item)
 
     def wait_idle(self, timeout: float) -> bool:
         """For tests: True once nothing is queued or running."""

@@ -96,6 +96,19 @@ class SaveDoc(TypedDict):
     kept: bool
 
 
+class ReactionEventDoc(TypedDict):
+    """The latest add or removal of one save reaction, keyed like a pending entry (table "unreacted" of
+    saves.json). `kind` is "added" or "removed"; a document without it (written before adds were recorded)
+    is a removal."""
+
+    user: str
+    channel: str
+    ts: str
+    reaction: str
+    event_ts: str  # Slack's stamp of that event
+    kind: NotRequired[str]
+
+
 class PendingDoc(TypedDict):
     """A save reaction not processed yet, keyed `"{user}:{channel}:{ts}:{emoji}"` (table "pending" of saves.json)."""
 
@@ -214,4 +227,8 @@ save_problem = fields_check({
 pending_problem = fields_check({
     "user": (_STR, True), "channel": (_STR, True), "ts": (_STR, True), "reaction": (_STR, True),
     "received_at": (_STR, True), "attempts": (_INT, False),
+})
+reaction_event_problem = fields_check({
+    "event_ts": (_STR, True), "kind": (_STR, False), "user": (_STR, False), "channel": (_STR, False),
+    "ts": (_STR, False), "reaction": (_STR, False),
 })

@@ -175,8 +175,10 @@ class SaveRepository(Protocol):
 
     def save_reaction(self, user: str, paper_id: str, *, channel: str, ts: str, reaction: str, event_ts: str,
                       at: str | datetime | None = None) -> SaveOutcome | None:
-        """`save` for a save reaction Slack stamped `event_ts`, in one transaction with the check that the
-        reaction was not removed later: if it was (this add is a redelivery), None and nothing saved."""
+        """`save` for a save reaction Slack stamped `event_ts`, in one transaction with the check that no event
+        of that reaction (user, message, emoji) stamped `event_ts` or later is recorded: if one is (this add is
+        a redelivery, of itself or of an add a later removal undid), None and nothing saved. Otherwise the add
+        is recorded durably as that reaction's latest event, in the same transaction."""
         ...
 
     def unsave(self, user: str, paper_id: str) -> Save | None:
@@ -187,7 +189,10 @@ class SaveRepository(Protocol):
                         event_ts: str | None = None) -> Unreacted:
         """Drop that reaction as a reason for every paper it saved (a paper with no reason left leaves the
         list), and cancel it if it is still pending. With Slack's `event_ts`, the removal is remembered
-        durably (per user, message and emoji), so an add of that reaction stamped earlier is ignored."""
+        durably (per user, message and emoji), so an add of that reaction stamped earlier is ignored; and the
+        removal itself changes nothing (empty `Unreacted`) if an event of that reaction stamped `event_ts` or
+        later is recorded (a redelivered removal after the user added the reaction again). Reaction events
+        reach the repository again on every Slack retry: this check is what makes them idempotent."""
         ...
 
     def get(self, user: str, paper_id: str) -> Save | None: ...
@@ -223,8 +228,8 @@ class PendingReactionQueue(Protocol):
 
     def add_pending_reaction(self, user: str, channel: str, ts: str, reaction: str, *, event_ts: str,
                              at: str | datetime | None = None) -> Pending | None:
-        """`add_pending` for a reaction Slack stamped `event_ts`; None, and nothing queued, if that reaction was
-        removed later (see `SaveRepository.remove_reaction`)."""
+        """`add_pending` for a reaction Slack stamped `event_ts`; None, and nothing queued, if an event of that
+        reaction stamped `event_ts` or later is recorded (see `SaveRepository.save_reaction`)."""
         ...
 
     def pending(self) -> list[Pending]:

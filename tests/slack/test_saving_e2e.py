@@ -525,3 +525,27 @@ def test_a_reaction_added_delivered_again_after_its_removal_does_not_save_again(
         stack.settle()
     assert saved_ids(stack, "U0BOB") == [], "the removal came after the add: it wins"
     assert stack.services.saves.pending() == []
+
+
+def test_a_reaction_removed_delivered_again_after_the_reaction_was_added_again_keeps_the_save(
+        stack: SlackStack) -> None:
+    ts = bot_post(stack, "C0GENERAL", "2405.10001")
+    item = {"type": "message", "channel": "C0GENERAL", "ts": ts}
+    added = {"type": "reaction_added", "user": "U0BOB", "reaction": "bookmark", "item_user": "U0SOMEONE",
+             "item": item, "event_ts": "1716200000.000100"}
+    removed = {**added, "type": "reaction_removed", "event_ts": "1716200000.000200"}
+    readded = {**added, "event_ts": "1716200000.000300"}
+    assert stack.driver.event(added, event_id="Ev0ADD1").response.status_code == 200
+    assert stack.driver.event(removed, event_id="Ev0REMOVE1").response.status_code == 200
+    assert saved_ids(stack, "U0BOB") == []
+    assert stack.driver.event(readded, event_id="Ev0ADD2").response.status_code == 200
+    assert saved_ids(stack, "U0BOB") == ["2405.10001"]
+    stack.settle()
+    told = len([e for e in stack.slack.ephemerals if e["user"] == "U0BOB"])
+    retry = stack.driver.event(removed, event_id="Ev0REMOVE1", retry_num=1)  # Slack's retry of the removal
+    assert retry.response.status_code == 200
+    stack.settle()
+    assert saved_ids(stack, "U0BOB") == ["2405.10001"], "the bookmark added last is still on"
+    notices = [e for e in stack.slack.ephemerals if e["user"] == "U0BOB"]
+    assert len(notices) == told, "nobody is told the paper was unsaved"
+    assert not any("Removed" in texts(e) for e in notices[told:])

@@ -82,3 +82,15 @@ def test_a_pending_reaction_removed_later_is_not_queued_again_by_its_redelivered
     assert reopened.pending.pending() == []
     later = reopened.pending.add_pending_reaction("U1", "C1", "5.5", "bookmark", event_ts="1716200001.000000")
     assert later is not None and reopened.pending.pending() == [later]
+
+
+def test_a_removal_delivered_again_after_the_reaction_was_added_again_does_not_cancel_the_new_entry(
+        backend: Backend, repos: Repositories) -> None:
+    assert repos.pending.add_pending_reaction("U1", "C1", "5.5", "bookmark", event_ts="1716200000.000100")
+    assert repos.saves.remove_reaction("U1", "C1", "5.5", "bookmark", event_ts="1716200000.000200").cancelled_pending
+    again = repos.pending.add_pending_reaction("U1", "C1", "5.5", "bookmark", event_ts="1716200000.000300")
+    assert again is not None
+    reopened = backend.reopen()
+    stale = reopened.saves.remove_reaction("U1", "C1", "5.5", "bookmark", event_ts="1716200000.000200")
+    assert not stale.cancelled_pending
+    assert reopened.pending.pending() == [again], "the reaction added last is still waiting to be read"

@@ -146,3 +146,27 @@ def test_a_reaction_removed_after_an_add_wins_over_that_add_delivered_again_also
     again = reopened.save_reaction("U1", "2405.12345", channel="C1", ts="1.1", reaction="bookmark",
                                    event_ts="1716200000.000300")
     assert again is not None and again.new, "a reaction added after the removal saves again"
+
+
+@pytest.mark.parametrize("first_removal_processed", [True, False])
+def test_a_removal_delivered_again_after_the_reaction_was_added_again_does_not_unsave(
+        backend: Backend, repos: Repositories, first_removal_processed: bool) -> None:
+    # add(t1) -> remove(t2) -> the user adds it again (t3) -> Slack delivers remove(t2) again (or late)
+    saves = repos.saves
+    assert saves.save_reaction("U1", "2405.12345", channel="C1", ts="1.1", reaction="bookmark",
+                               event_ts="1716200000.000100") is not None
+    if first_removal_processed:
+        assert saves.remove_reaction("U1", "C1", "1.1", "bookmark",
+                                     event_ts="1716200000.000200").unsaved == ("2405.12345",)
+    readded = saves.save_reaction("U1", "2405.12345", channel="C1", ts="1.1", reaction="bookmark::skin-tone-2",
+                                  event_ts="1716200000.000300")
+    assert readded is not None and saves.get("U1", "2405.12345") is not None
+    saves = backend.reopen().saves  # also across a restart
+    stale = saves.remove_reaction("U1", "C1", "1.1", "bookmark", event_ts="1716200000.000200")
+    assert stale.unsaved == () and stale.kept == () and not stale.cancelled_pending
+    assert saves.get("U1", "2405.12345") is not None, "the reaction added last is still on"
+    assert saves.save_reaction("U1", "2405.12345", channel="C1", ts="1.1", reaction="bookmark",
+                               event_ts="1716200000.000300") is None, "the same add delivered again is ignored"
+    later = saves.remove_reaction("U1", "C1", "1.1", "bookmark", event_ts="1716200000.000400")
+    assert later.unsaved == ("2405.12345",), "a removal after the last add still unsaves"
+    assert saves.remove_reaction("U1", "C1", "1.1", "bookmark", event_ts="1716200000.000400").unsaved == ()

@@ -199,3 +199,21 @@ def test_removals_are_remembered_for_a_week_then_forgotten(saves: Saves, data_di
     assert list(data_dir.store("saves").raw_table("unreacted")) == ["U2:C1:3.3:bookmark"], "Slack retried long ago"
     assert saves.save_reaction("U1", "2405.12345", channel="C1", ts="1.1", reaction="bookmark",
                                event_ts="1716200000.000000") is not None
+
+
+def test_the_latest_reaction_event_is_stored_with_its_kind_and_old_removal_records_still_count(
+        tmp_path: Path) -> None:
+    old = {"user": "U1", "channel": "C1", "ts": "1.1", "reaction": "bookmark", "event_ts": "1716200000.000200"}
+    (tmp_path / "saves.json").write_bytes(orjson.dumps({"saves": {}, "pending": {},
+                                                        "unreacted": {"U1:C1:1.1:bookmark": old}}))
+    with DataDir(tmp_path) as data_dir:
+        saves = Saves(data_dir.store("saves"))
+        assert saves.save_reaction("U1", "2405.12345", channel="C1", ts="1.1", reaction="bookmark",
+                                   event_ts="1716200000.000100") is None, "a record without kind is a removal"
+        assert saves.save_reaction("U1", "2405.12345", channel="C2", ts="2.2", reaction="bookmark",
+                                   event_ts="1716200000.000300") is not None
+        saves.remove_reaction("U1", "C1", "1.1", "bookmark", event_ts="1716200000.000400")
+    stored = orjson.loads((tmp_path / "saves.json").read_bytes())["unreacted"]
+    assert stored["U1:C2:2.2:bookmark"] == {"user": "U1", "channel": "C2", "ts": "2.2", "reaction": "bookmark",
+                                            "event_ts": "1716200000.000300", "kind": "added"}
+    assert stored["U1:C1:1.1:bookmark"]["kind"] == "removed"

@@ -34,7 +34,14 @@ from tinydb.storages import Storage
 from tinydb.table import Table
 
 from bot.papers import record_problem
-from bot.store.documents import channel_problem, digest_problem, pending_problem, post_problem, save_problem
+from bot.store.documents import (
+    channel_problem,
+    digest_problem,
+    pending_problem,
+    post_problem,
+    reaction_event_problem,
+    save_problem,
+)
 
 log = logging.getLogger("bot.storage")
 
@@ -72,7 +79,9 @@ STORE_CHECKS: dict[str, dict[str, TableCheck]] = {
     "archive": {"papers": TableCheck(record_problem, skip_bad=True)},  # one bad paper must not stop the bot
     "channels": {"channels": TableCheck(channel_problem)},
     "posts": {"posts": TableCheck(post_problem), "digests": TableCheck(digest_problem)},
-    "saves": {"saves": TableCheck(save_problem), "pending": TableCheck(pending_problem)},
+    # A bad reaction-event record only loses the guard against one redelivered event: skipped, not refused.
+    "saves": {"saves": TableCheck(save_problem), "pending": TableCheck(pending_problem),
+              "unreacted": TableCheck(reaction_event_problem, skip_bad=True)},
 }
 
 _ADVICE = "paperbot will not overwrite it. Restore it from a backup, or move it aside to start that store empty."

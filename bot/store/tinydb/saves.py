@@ -18,9 +18,13 @@ is slow, so the reaction is recorded durably first (before Slack gets its 200), 
 re-processed at start-up if the process died in between. Completing one is atomic with its saves, and
 removing the reaction meanwhile cancels it.
 
-Table "unreacted" holds, per (user, message, emoji), the Slack `event_ts` of the latest removal of that save
-reaction: a `reaction_added` Slack delivers again after the removal (its retry, or a redelivery after a
-restart; reaction events skip the in-memory event de-dup) is older than that, and is ignored. Entries older
+Table "unreacted" holds, per (user, message, emoji), the latest event of that save reaction Slack stamped:
+`{"user", "channel", "ts", "reaction", "event_ts", "kind": "added" | "removed"}` (a document without `kind`,
+written before adds were recorded, is a removal). Reaction events skip the in-memory event de-dup, so Slack's
+retry of an event, or a redelivery after a restart, runs again: an add or a removal stamped no later than the
+latest recorded event of its reaction (equal: the same event again) is ignored, checked and recorded in the
+same transaction as the save or unsave. So a redelivered add does not undo a later removal, and a redelivered
+removal does not undo a later add. Events without `event_ts` are neither checked nor recorded. Entries older
 than `TOMBSTONE_SECONDS` before the newest are dropped: Slack stops retrying long before.
 
 Every lookup is answered from in-memory indexes built at open; the file is only written. All access holds
@@ -33,9 +37,9 @@ import logging
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
-from typing import TypedDict
 
 from bot.papers import normalize_arxiv_id
+from bot.store.documents import ReactionEventDoc
 from bot.store.models import (
     VIA,
     Pending,
@@ -56,21 +60,14 @@ SAVES_TABLE = "saves"
 PENDING_TABLE = "pending"
 TOMBSTONES_TABLE = "unreacted"
 TOMBSTONE_SECONDS = 7 * 24 * 3600
+ADDED, REMOVED = "added", "removed"
+
+Moment = tuple[int, int]
 
 
-class TombstoneDoc(TypedDict):
-    """The latest removal of one save reaction, keyed like a pending entry (table "unreacted" of saves.json)."""
-
-    user: str
-    channel: str
-    ts: str
-    reaction: str
-    event_ts: str
-
-
-def _event_time(event_ts: str | None) -> tuple[int, int] | None:
+def _event_time(event_ts: object) -> Moment | None:
     """Slack's "1716200000.000100" as (seconds, microseconds), exact (a float would round); None if malformed."""
-    if not event_ts:
+    if not event_ts or not isinstance(event_ts, str):
         return None
     seconds, _, fraction = event_ts.partition(".")
     if not (seconds.isdecimal() and (fraction.isdecimal() or not fraction)) or len(fraction) > 6:
@@ -96,7 +93,8 @@ class Saves:
         self._by_paper: dict[str, set[str]] = {}
         self._by_reaction: dict[tuple[str, str], set[str]] = {}  # (user, anchor) -> paper ids
         self._pending: dict[str, Pending] = {}
-        self._removed_at: dict[str, tuple[int, int]] = {}  # pending key -> event time of the latest removal
+        # pending key -> (event time, "added"/"removed") of the latest event Slack stamped for that reaction
+        self._last_event: dict[str, tuple[Moment, str]] = {}
         with store.lock:
             for doc in store.raw_table(SAVES_TABLE).values():
                 self._remember(Save.from_doc(doc))
@@ -104,9 +102,9 @@ class Saves:
                 pending = Pending.from_doc(doc)
                 self._pending[pending.key] = pending
             for key, doc in store.raw_table(TOMBSTONES_TABLE).items():
-                moment = _event_time(doc.get("event_ts"))
+                moment = _event_time(doc.get("event_ts")) if isinstance(doc, dict) else None
                 if moment is not None:
-                    self._removed_at[key] = moment
+                    self._last_event[key] = (moment, doc.get("kind", REMOVED))
 
     # --- in-memory indexes (callers hold the store lock) ------------------------------------------------
 
@@ -138,7 +136,7 @@ class Saves:
     # --- writes -----------------------------------------------------------------------------------------
 
     def _commit(self, puts: list[Save], deletes: list[Save], pending_puts: Iterable[Pending] = (),
-                pending_deletes: Iterable[str] = (), tombstones: dict[str, TombstoneDoc] | None = None,
+                pending_deletes: Iterable[str] = (), tombstones: dict[str, ReactionEventDoc] | None = None,
                 tombstone_deletes: Iterable[str] = ()) -> None:
         """Write the changes in one atomic transaction, then mirror them in memory (caller holds the lock)."""
         pending_puts, pending_deletes = list(pending_puts), list(pending_deletes)
@@ -152,11 +150,11 @@ class Saves:
             if tombstones or tombstone_deletes:
                 self._store.change(TOMBSTONES_TABLE, dict(tombstones), deletes=tombstone_deletes)
         for key in tombstone_deletes:
-            self._removed_at.pop(key, None)
+            self._last_event.pop(key, None)
         for key, doc in tombstones.items():
             moment = _event_time(doc["event_ts"])
             assert moment is not None
-            self._removed_at[key] = moment
+            self._last_event[key] = (moment, doc.get("kind", REMOVED))
         for save in deletes:
             self._forget(save.user, save.paper_id)
         for save in puts:
@@ -207,28 +205,38 @@ class Saves:
 
     def save_reaction(self, user: str, paper_id: str, *, channel: str, ts: str, reaction: str, event_ts: str,
                       at: str | datetime | None = None) -> SaveOutcome | None:
-        """Save a paper for a save reaction Slack stamped `event_ts`; None, and nothing saved, if that reaction
-        was removed later than `event_ts` (this add is a redelivery the removal already undid)."""
+        """Save a paper for a save reaction Slack stamped `event_ts`; None, and nothing saved, if an event of
+        that reaction stamped `event_ts` or later is recorded (this add is a redelivery: of itself, or of an add
+        a later removal undid). Otherwise the add is recorded as the reaction's latest event, with the save."""
         stamp = timestamp(at)
         bare = _bare(paper_id)
+        key = pending_key(user, channel, ts, reaction)
         with self._store.lock:
-            if self._removed_later(pending_key(user, channel, ts, reaction), event_ts):
-                outcome = None
-            else:
+            stale = self._stale(key, event_ts)
+            if stale is None:
                 outcomes, puts = self._plan_saves(user, [bare], "reaction", channel, ts, reaction, stamp)
-                if puts:
-                    self._commit(puts, [])
+                events, pruned = self._plan_event(key, user, channel, ts, reaction, event_ts, ADDED)
+                if puts or events or pruned:
+                    self._commit(puts, [], tombstones=events, tombstone_deletes=pruned)
                 outcome = outcomes[0]
-        if outcome is None:
-            log.info("save.stale user=%s channel=%s ts=%s event_ts=%s reason=removed_later", user, channel, ts,
-                     event_ts)
+        if stale is not None:
+            self._log_stale(user, channel, ts, event_ts, stale)
             return None
         self._log_saves([outcome], "reaction")
         return outcome
 
-    def _removed_later(self, key: str, event_ts: str) -> bool:
-        removed_at, added_at = self._removed_at.get(key), _event_time(event_ts)
-        return removed_at is not None and added_at is not None and added_at < removed_at
+    def _stale(self, key: str, event_ts: str | None) -> str | None:
+        """Why an event of reaction `key` stamped `event_ts` is a redelivery to ignore ("redelivered": the same
+        event again; "removed_later"/"added_later": a later event of the reaction is recorded), or None if it
+        is news (or has no usable stamp). Caller holds the lock."""
+        moment, latest = _event_time(event_ts), self._last_event.get(key)
+        if moment is None or latest is None or moment > latest[0]:
+            return None
+        return "redelivered" if moment == latest[0] else f"{latest[1]}_later"
+
+    @staticmethod
+    def _log_stale(user: str, channel: str, ts: str, event_ts: str | None, reason: str) -> None:
+        log.info("save.stale user=%s channel=%s ts=%s event_ts=%s reason=%s", user, channel, ts, event_ts, reason)
 
     def _plan_saves(self, user: str, ids: list[str], via: str, channel: str | None, ts: str | None,
                     reaction: str | None, stamp: str) -> tuple[list[SaveOutcome], list[Save]]:
@@ -263,11 +271,17 @@ class Saves:
                         event_ts: str | None = None) -> Unreacted:
         """The user took a save reaction off a message: drop that reason for every paper it saved (a paper
         with no reason left leaves the list), and cancel the reaction if it is still pending. With Slack's
-        `event_ts`, the removal is remembered, so an add of that reaction older than it is ignored later."""
+        `event_ts`, the removal is remembered, so an add of that reaction older than it is ignored later; and
+        the removal itself is ignored (nothing changes) if an event of that reaction stamped `event_ts` or later
+        is recorded: a redelivered removal does not undo the user's adding the reaction again."""
         anchor = reaction_anchor(channel, ts, reaction)
         key = pending_key(user, channel, ts, reaction)
         with self._store.lock:
-            tombstones, stale = self._plan_tombstone(key, user, channel, ts, reaction, event_ts)
+            reason = self._stale(key, event_ts)
+            if reason is not None:
+                self._log_stale(user, channel, ts, event_ts, reason)
+                return Unreacted((), (), False)
+            tombstones, stale = self._plan_event(key, user, channel, ts, reaction, event_ts, REMOVED)
             unsaved, kept, puts, deletes = [], [], [], []
             for paper_id in sorted(self._by_reaction.get((user, anchor), ())):
                 old = self._by_user[user][paper_id]
@@ -290,20 +304,17 @@ class Saves:
             log.info("save.pending.cancelled user=%s channel=%s ts=%s", user, channel, ts)
         return Unreacted(tuple(unsaved), tuple(kept), cancelled)
 
-    def _plan_tombstone(self, key: str, user: str, channel: str, ts: str, reaction: str,
-                        event_ts: str | None) -> tuple[dict[str, TombstoneDoc], list[str]]:
-        """The tombstone to write for a removal at `event_ts` (none if an equal or later one is recorded), and
-        the old ones to drop (caller holds the lock)."""
+    def _plan_event(self, key: str, user: str, channel: str, ts: str, reaction: str, event_ts: str | None,
+                    kind: str) -> tuple[dict[str, ReactionEventDoc], list[str]]:
+        """The record to write for an add or removal (`kind`) at `event_ts` (none without a usable stamp, or if
+        an equal or later event is recorded), and the old records to drop (caller holds the lock)."""
         moment = _event_time(event_ts)
-        if moment is None or event_ts is None:
-            return {}, []
-        known = self._removed_at.get(key)
-        if known is not None and known >= moment:
+        if moment is None or event_ts is None or self._stale(key, event_ts) is not None:
             return {}, []
         cutoff = (moment[0] - TOMBSTONE_SECONDS, moment[1])
-        stale = [k for k, at in self._removed_at.items() if at < cutoff and k != key]
-        doc: TombstoneDoc = {"user": user, "channel": channel, "ts": ts, "reaction": base_emoji(reaction),
-                             "event_ts": event_ts}
+        stale = [k for k, (at, _) in self._last_event.items() if at < cutoff and k != key]
+        doc: ReactionEventDoc = {"user": user, "channel": channel, "ts": ts, "reaction": base_emoji(reaction),
+                                 "event_ts": event_ts, "kind": kind}
         return {key: doc}, stale
 
     # --- pending reactions ------------------------------------------------------------------------------
@@ -323,18 +334,21 @@ class Saves:
 
     def add_pending_reaction(self, user: str, channel: str, ts: str, reaction: str, *, event_ts: str,
                              at: str | datetime | None = None) -> Pending | None:
-        """`add_pending` for a reaction Slack stamped `event_ts`; None, and nothing queued, if that reaction was
-        removed later than `event_ts`."""
+        """`add_pending` for a reaction Slack stamped `event_ts`; None, and nothing queued, if an event of that
+        reaction stamped `event_ts` or later is recorded (see `save_reaction`). Otherwise the add is recorded as
+        the reaction's latest event, with the entry."""
         pending = Pending(user=user, channel=channel, ts=ts, reaction=base_emoji(reaction),
                           received_at=timestamp(at))
         with self._store.lock:
-            stale = self._removed_later(pending.key, event_ts)
+            stale = self._stale(pending.key, event_ts)
             existing = self._pending.get(pending.key)
-            if not stale and existing is None:
-                self._commit([], [], pending_puts=[pending])
-        if stale:
-            log.info("save.stale user=%s channel=%s ts=%s event_ts=%s reason=removed_later", user, channel, ts,
-                     event_ts)
+            if stale is None:
+                events, pruned = self._plan_event(pending.key, user, channel, ts, reaction, event_ts, ADDED)
+                if existing is None or events or pruned:
+                    self._commit([], [], pending_puts=[pending] if existing is None else [], tombstones=events,
+                                 tombstone_deletes=pruned)
+        if stale is not None:
+            self._log_stale(user, channel, ts, event_ts, stale)
             return None
         if existing is not None:
             return existing
