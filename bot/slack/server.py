@@ -229,15 +229,20 @@ class ServerHandle:
         if self._stopped:
             return
         self._stopped = True
-        trigger = self._listeners[0].trigger
         # wasyncore is not thread-safe: changes to its socket map run on the loop thread, via the trigger.
-        trigger.pull_trigger(lambda: [wasyncore.dispatcher.close(s) for s in self._listeners])
+        self._on_loop(lambda: [wasyncore.dispatcher.close(s) for s in self._listeners])
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline and not self._idle():
             time.sleep(0.02)
-        trigger.pull_trigger(lambda: wasyncore.close_all(self._map, ignore_all=True))
+        self._on_loop(lambda: wasyncore.close_all(self._map, ignore_all=True))
         self._thread.join(timeout=max(1.0, deadline - time.monotonic()))
         self._server.task_dispatcher.shutdown(timeout=1)
+
+    def _on_loop(self, thunk: Callable[[], object]) -> None:
+        try:
+            self._listeners[0].trigger.pull_trigger(thunk)
+        except OSError:  # the loop has closed its trigger already (it is stopping): nothing is left to close
+            log.debug("http.stop.trigger_closed")
 
     def _idle(self) -> bool:
         dispatcher = self._server.task_dispatcher
