@@ -332,6 +332,7 @@ class SlackEmulator:
         self.response_posts: list[ResponsePost] = []
         self.throttled: list[ResponsePost] = []  # response-URL posts answered 429 (not delivered)
         self._response_limits: list[_Fault] = []
+        self._response_delay = 0.0  # seconds every response-URL post takes before it is answered
         self.problems: list[str] = []  # everything Slack would have rejected or warned about
         self.channel_errors: dict[str, str] = {}  # channel id -> error for posting / reading there
         self.users: dict[str, dict[str, Any]] = {}
@@ -424,6 +425,11 @@ class SlackEmulator:
         """The next `times` posts to any response URL get HTTP 429 with `Retry-After` (nothing is delivered)."""
         with self._lock:
             self._response_limits.append(_Fault(429, times, retry_after))
+
+    def slow_responses(self, seconds: float) -> None:
+        """Every later response-URL post takes `seconds` before it is answered (and recorded; 0: no delay)."""
+        with self._lock:
+            self._response_delay = seconds
 
     def wait_for_throttled(self, count: int = 1, timeout: float = 5.0) -> list[ResponsePost]:
         return self._wait(lambda: list(self.throttled), count, timeout, f"{count} throttled response post(s)")
@@ -545,6 +551,10 @@ class SlackEmulator:
             payload = json.loads(raw)
         except ValueError:
             return 400, {"ok": False, "error": "invalid_payload"}, {}
+        with self._lock:
+            delay = self._response_delay
+        if delay:
+            time.sleep(delay)
         with self._lock:
             limit = self._response_limits[0] if self._response_limits else None
             if limit is not None:

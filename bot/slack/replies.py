@@ -4,7 +4,9 @@ A reply (a post to a response URL, an ephemeral notice, a DM, a Home tab, a file
 calling thread, with the client's 429 handler told not to sleep (bot/slack/retry.py). If Slack answers 429,
 the reply goes to the outbox: one thread that tries it again after Retry-After, off the listener pool, so a
 rate limit never parks a worker that other requests need. Replies with the same key (one response URL; one
-user in one channel) go out in the order they were sent: while one waits, later ones queue behind it.
+user in one channel) go out in the order they were sent, each once: while one waits or is being tried (its
+first try on its caller's thread included), later ones queue behind it and the outbox sends them after it.
+When Slack refuses a reply, the ones behind it wait the Retry-After too, even if the refused one is dropped.
 
 Bound: a reply is tried at most MAX_ATTEMPTS times, and never later than REPLY_DEADLINE_S after its first try
 (a response URL takes five posts within 30 minutes; an answer minutes late is worth little); one whose next
@@ -82,41 +84,41 @@ class Outbox:
         self._due: dict[str, float] = {}  # key -> when its head may be tried; heap entries that differ are stale
         self._heap: list[tuple[float, int, str]] = []
         self._seq = itertools.count()
-        self._busy = 0  # keys being tried on the outbox thread
+        self._busy = 0  # replies being tried: on the outbox thread, or a first try on a caller's
         self._flush_until: float | None = None
         self._thread: threading.Thread | None = None
 
     # --- the callers' side ----------------------------------------------------------------------------
 
     def send(self, key: str, what: str, attempt: Callable[[], None]) -> bool:
-        """Try `attempt` now (unless an earlier reply with `key` is waiting); True if it is done (sent, or
-        failed for good: attempts log their own failures), False if it waits or was dropped."""
+        """Try `attempt` now (unless an earlier reply with `key` is waiting or being tried); True if it is done
+        (sent, or failed for good: attempts log their own failures), False if it waits or was dropped."""
         reply = _Reply(attempt, what, self.clock())
         with self._changed:
             queue = self._queues.get(key)
-            if queue is not None:  # keep the order: behind the one that waits
+            if queue is not None:  # keep the order: behind the one that waits or is being tried
                 if self._pending() >= MAX_PENDING:
                     self._drop(reply, "backlog")
                     return False
                 queue.append(reply)
                 return False
-        wait = self._try(reply, on_caller=True)
-        if wait is None:
-            return True
-        with self._changed:
-            queue = self._queues.get(key)
-            if queue is not None:  # another reply with this key started waiting meanwhile: this one is older
-                queue.appendleft(reply)
-                self._reschedule(key, wait)
-            elif self._pending() >= MAX_PENDING:
-                self._drop(reply, "backlog")
-            else:
-                self._queues[key] = deque([reply])
-                self._reschedule(key, wait)
-        return False
+            # Claim the key for this first try: a reply sent meanwhile with the same key queues behind it.
+            self._queues[key] = deque([reply])
+            self._busy += 1
+        wait: float | None = None
+        try:
+            wait = self._try(reply, on_caller=True)
+        finally:
+            with self._changed:
+                self._busy -= 1
+                if wait is not None and self._pending() > MAX_PENDING:
+                    self._finish(key, reply, wait, reason="backlog")
+                else:
+                    self._finish(key, reply, wait)
+        return wait is None
 
     def wait_idle(self, timeout: float) -> bool:
-        """True once no reply waits or is being tried on the outbox thread."""
+        """True once no reply waits or is being tried."""
         with self._changed:
             return self._changed.wait_for(self._idle, timeout)
 
@@ -160,23 +162,54 @@ class Outbox:
             log.exception("slack.reply.failed what=%s attempts=%d", reply.what, reply.attempts)
         return None
 
-    def _reschedule(self, key: str, wait: float) -> None:
-        """Queue the head of `key` for another try after `wait` s, or drop it if that passes a bound."""
+    def _finish(self, key: str, reply: _Reply, wait: float | None, reason: str | None = None, *,
+                draining: bool = False) -> bool:
+        """After `reply` (the head of `key`) was tried: done (`wait` None), or to be tried again after `wait` s.
+        True if the next reply of `key` is to be sent now by the caller (`draining`: the outbox thread);
+        otherwise it is scheduled on the outbox."""
+        queue = self._queues.get(key)
+        if queue is None or not any(r is reply for r in queue):
+            return False  # dropped meanwhile (shutdown)
+        if wait is not None:
+            self._reschedule(key, reply, wait, reason)
+            return False
+        queue.remove(next(r for r in queue if r is reply))
+        if not queue:
+            del self._queues[key]
+            self._due.pop(key, None)
+            self._changed.notify_all()
+            return False
+        if draining:
+            return True
+        self._schedule(key, self.clock())  # the next one has not been refused: the outbox sends it now
+        return False
+
+    def _reschedule(self, key: str, reply: _Reply, wait: float, reason: str | None = None) -> None:
+        """Queue `reply` (refused) at the head of `key` for another try after `wait` s, or drop it if that
+        passes a bound; the replies behind it wait as long (Slack asked us to), or are dropped likewise."""
         queue = self._queues[key]
-        reply = queue[0]
+        queue.remove(next(r for r in queue if r is reply))
+        queue.appendleft(reply)
         due = self.clock() + wait
-        reason = ("attempts" if reply.attempts >= MAX_ATTEMPTS else
-                  "deadline" if due - reply.first > REPLY_DEADLINE_S else
-                  "shutdown" if self._flush_until is not None and due > self._flush_until else None)
-        if reason is not None:
+        refused = True
+        while queue:
+            head = queue[0]
+            reason = reason or ("rate_limited" if refused and head.attempts >= MAX_ATTEMPTS else
+                                "deadline" if due - head.first > REPLY_DEADLINE_S else
+                                "shutdown" if self._flush_until is not None and due > self._flush_until else None)
+            if reason is None:
+                break
             queue.popleft()
-            self._drop(reply, "rate_limited" if reason == "attempts" else reason)
-            if not queue:
-                del self._queues[key]
-                self._due.pop(key, None)
-                self._changed.notify_all()
-                return
-            due = self.clock()  # the next one has not been refused yet
+            self._drop(head, reason)
+            refused, reason = False, None
+        if not queue:
+            del self._queues[key]
+            self._due.pop(key, None)
+            self._changed.notify_all()
+            return
+        self._schedule(key, due)
+
+    def _schedule(self, key: str, due: float) -> None:
         self._due[key] = due
         heapq.heappush(self._heap, (due, next(self._seq), key))
         self._start()
@@ -231,25 +264,17 @@ class Outbox:
 
     def _drain(self, key: str) -> None:
         """Send the replies waiting under `key`, in order, until one is refused again (without the lock)."""
+        with self._changed:
+            queue = self._queues.get(key)
+            if not queue:
+                return
+            reply = queue[0]
         while True:
-            with self._changed:
-                queue = self._queues.get(key)
-                if not queue:
-                    self._queues.pop(key, None)
-                    return
-                reply = queue[0]
             wait = self._try(reply, on_caller=False)
             with self._changed:
-                queue = self._queues.get(key)
-                if queue is None or not queue or queue[0] is not reply:
-                    return  # dropped meanwhile (shutdown)
-                if wait is not None:
-                    self._reschedule(key, wait)
+                if not self._finish(key, reply, wait, draining=True):
                     return
-                queue.popleft()
-                if not queue:
-                    del self._queues[key]
-                    return
+                reply = self._queues[key][0]
 
 
 _outbox = Outbox()

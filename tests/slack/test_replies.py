@@ -147,3 +147,52 @@ def test_shutdown_drops_replies_still_waiting_with_one_line_each(
     assert time.monotonic() - started < 5, "shutdown does not wait out a 30 s Retry-After"
     lines = dropped_lines(caplog)
     assert len(lines) == 2 and all("reason=shutdown" in line for line in lines)
+
+
+def test_a_reply_sent_while_an_earlier_one_is_still_on_its_first_try_goes_out_once_and_behind_it(
+        slack: SlackEmulator) -> None:
+    import threading
+
+    from bot.slack.plumbing import Responder
+    from bot.slack.replies import outbox
+
+    url = slack.new_response_url()
+    reply = Responder(url, timeout=5)
+    slack.slow_responses(0.4)  # the first reply's first try is slow ...
+    slack.rate_limit_responses(times=2, retry_after=0)  # ... and then refused
+    first = threading.Thread(target=reply, args=({"text": "first"},))
+    first.start()
+    time.sleep(0.1)  # the first reply is on its first try (0.4 s): the second is sent meanwhile
+    started = time.monotonic()
+    reply({"text": "second"})
+    assert time.monotonic() - started < 0.2, "the second reply waits behind the first, not on its caller"
+    first.join(5)
+    assert outbox().wait_idle(10)
+    assert [a["text"] for a in slack.responses(url)] == ["first", "second"], "each once, in the order sent"
+
+
+def test_after_a_reply_is_dropped_the_next_one_with_its_key_still_waits_the_retry_after(
+        slack: SlackEmulator, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    import threading
+
+    from bot.slack.plumbing import Responder
+    from bot.slack.replies import outbox
+
+    monkeypatch.setattr("bot.slack.replies.MAX_ATTEMPTS", 1)
+    caplog.set_level(logging.INFO, logger="bot.slack")
+    url = slack.new_response_url()
+    reply = Responder(url, timeout=5)
+    slack.slow_responses(0.3)
+    slack.rate_limit_responses(times=1, retry_after=1)
+    first = threading.Thread(target=reply, args=({"text": "dropped"},))
+    first.start()
+    time.sleep(0.1)  # the first reply is on its first try: the second queues behind it
+    reply({"text": "kept"})
+    first.join(5)
+    assert outbox().wait_idle(10)
+    [refused] = slack.throttled
+    [delivered] = [p for p in slack.response_posts if p.id == refused.id]
+    assert delivered.payload["text"] == "kept"
+    assert delivered.at - refused.at >= 0.95, "Slack asked to wait 1 s: the next reply waits it too"
+    [line] = dropped_lines(caplog)
+    assert "reason=rate_limited" in line
