@@ -3,7 +3,8 @@
 "Channels they share with the bot": of the channels that have topics (the channels store, a handful), those
 whose member list includes the user (conversations.members, cached ten minutes; scopes channels:read,
 groups:read). Where a member list cannot be read, a channel counts if the user saved a paper from it. So
-the tab needs no call per channel of the workspace, and no user token.
+the tab needs no call per channel of the workspace, and no user token. A 429 on a member list is not waited
+out: the tab is published at once without it (the same fallback), and the next open asks again.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from bot.slack import home_blocks as hb
 from bot.slack import replies
 from bot.slack.help import help_blocks
 from bot.slack.plumbing import ack_now, slack_error
+from bot.slack.retry import rate_limits_not_waited
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -92,15 +94,18 @@ class HomeTab:
         members: set[str] | None = set()
         cursor = None
         try:
-            for _ in range(20):
-                response = self.client.conversations_members(channel=channel, limit=1000, cursor=cursor)
-                assert members is not None
-                members.update(response.get("members") or [])
-                cursor = (response.get("response_metadata") or {}).get("next_cursor")
-                if not cursor:
-                    break
+            with rate_limits_not_waited():  # a 429 is not slept out on this worker
+                for _ in range(20):
+                    response = self.client.conversations_members(channel=channel, limit=1000, cursor=cursor)
+                    assert members is not None
+                    members.update(response.get("members") or [])
+                    cursor = (response.get("response_metadata") or {}).get("next_cursor")
+                    if not cursor:
+                        break
         except (SlackApiError, SlackClientError, OSError) as exc:
             log.info("home.members.unavailable channel=%s error=%s", channel, slack_error(exc))
+            if replies.rate_limit_wait(exc) is not None:
+                return None  # unknown this time (the tab is published without it); not cached: asked next time
             members = None
         result = frozenset(members) if members is not None else None
         with self._members_lock:

@@ -5,7 +5,7 @@ A `message` event is handled inline (a regex and a queue); the fetching runs on 
 `LINK_BATCH_SECONDS` for the rest of a burst so a busy channel costs one request and one archive write.
 
 Anyone in a channel can post a message with thousands of links: only the first `MAX_PAPERS_PER_MESSAGE` papers
-of a message are taken (the author is told how many were left out), Hugging Face is asked about at most that
+of a message are taken (the author is told once how many were left out), Hugging Face is asked about at most that
 many papers per batch, and the rest go to arXiv `id_list` requests of up to 100 ids.
 """
 
@@ -23,8 +23,10 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot.expiring import ExpiringSet
 from bot.ingest import fetch_papers
 from bot.papers import PaperRecord, find_arxiv_ids
+from bot.slack import replies
 from bot.slack import save_blocks as sb
 from bot.slack.plumbing import mapping, slack_error
 from bot.slack.work import Drain
@@ -39,6 +41,8 @@ log = logging.getLogger("bot.slack.saves")  # the saving feature's logger: opera
 LINK_BATCH_SECONDS = 1.0  # links shared within this long are fetched in one request and written at once
 MESSAGE_TEXT_CHARS = 100_000
 MAX_PAPERS_PER_MESSAGE = 20  # papers taken from one message; also how many Hugging Face is asked about at once
+NOTIFIED_SECONDS = 7 * 24 * 3600.0  # a message's left-out notice is not repeated for its edits within this long
+NOTIFIED_MAX = 10_000
 
 
 def capped(ids: list[str]) -> tuple[list[str], int]:
@@ -125,6 +129,9 @@ class Links:
         self.client = client
         self._executor = executor
         self.queue = Drain("links", executor, self._archive_links, limit=1)
+        # Messages whose author was told papers were left out: Slack sends `message_changed` for the unfurl of
+        # the links and for every edit, and the author hears it once per message.
+        self._notified = ExpiringSet(NOTIFIED_SECONDS, NOTIFIED_MAX)
 
     def message(self, body: Mapping[str, Any]) -> None:
         event = mapping(body.get("event"))
@@ -137,7 +144,9 @@ class Links:
         if left_out:
             message = mapping(event.get("message")) if event.get("subtype") == "message_changed" else event
             channel, user, thread_ts = event.get("channel"), message.get("user"), message.get("thread_ts")
-            if isinstance(channel, str) and isinstance(user, str):
+            ts = message.get("ts")
+            first = not isinstance(ts, str) or self._notified.add(f"{channel}:{ts}")
+            if isinstance(channel, str) and isinstance(user, str) and first:
                 with contextlib.suppress(RuntimeError):  # the pool is shut down: the process is stopping
                     self._executor().submit(self._tell_left_out, channel, user, left_out,
                                             thread_ts if isinstance(thread_ts, str) else None)
@@ -145,12 +154,18 @@ class Links:
     def _tell_left_out(self, channel: str, user: str, left_out: int, thread_ts: str | None) -> None:
         if self.client is None:
             return
-        payload = sb.left_out(left_out, MAX_PAPERS_PER_MESSAGE)
-        try:
-            self.client.chat_postEphemeral(channel=channel, user=user, text=payload["text"],
-                                           blocks=payload.get("blocks"), thread_ts=thread_ts)
-        except (SlackApiError, SlackClientError, OSError) as exc:
-            log.warning("links.notify.failed user=%s channel=%s error=%s", user, channel, slack_error(exc))
+        client, payload = self.client, sb.left_out(left_out, MAX_PAPERS_PER_MESSAGE)
+
+        def attempt() -> None:
+            try:
+                client.chat_postEphemeral(channel=channel, user=user, text=payload["text"],
+                                          blocks=payload.get("blocks"), thread_ts=thread_ts)
+            except (SlackApiError, SlackClientError, OSError) as exc:
+                replies.raise_if_rate_limited(exc)  # waits in the outbox, not on this worker
+                log.warning("links.notify.failed user=%s channel=%s error=%s", user, channel, slack_error(exc))
+
+        # The key of the save notices (reactions.py): one user's notices in one channel go out in order.
+        replies.send(f"ephemeral:{channel}:{user}", f"ephemeral user={user} channel={channel}", attempt)
 
     def _archive_links(self, first: str) -> None:
         time.sleep(LINK_BATCH_SECONDS)  # let the rest of a burst arrive: one request, one archive write

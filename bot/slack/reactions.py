@@ -18,6 +18,7 @@ what happened in an ephemeral message (in the DM with the bot when the bot is no
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
@@ -35,6 +36,7 @@ from bot.slack import save_blocks as sb
 from bot.slack.links import MAX_PAPERS_PER_MESSAGE, SeenInSlack, capped, message_text
 from bot.slack.paper_card import PaperLike, record_or_stub
 from bot.slack.plumbing import CONTEXT_KEY, mapping, slack_error, write_before_ack
+from bot.slack.retry import rate_limits_not_waited
 from bot.slack.work import Drain
 
 if TYPE_CHECKING:
@@ -44,6 +46,9 @@ log = logging.getLogger("bot.slack.saves")  # the saving feature's logger: opera
 
 SLOW_WORKERS = 2
 PENDING_RETRY_SECONDS = (30.0, 120.0, 600.0)  # then give up (the entry is dropped and the user told)
+RATE_LIMITED_READS = 10  # reads Slack refuses with a 429 in a row, each tried again after Retry-After, before
+# one counts as a failed attempt (PENDING_RETRY_SECONDS): a rate limit is Slack saying "later", not an error
+MIN_RATE_LIMIT_WAIT = 0.25  # the item is still being handled when it is put back: not at once
 REPLIES_PAGES = 5
 NOT_THERE = frozenset({"not_in_channel", "channel_not_found"})  # ephemerals there fail: the DM instead
 
@@ -103,6 +108,8 @@ class Reactions:
         self.saver = services.reaction_saver
         # The one queue of reactions waiting for their message to be read (and its papers fetched).
         self.pending = Drain("pending", executor, self._process_pending, limit=SLOW_WORKERS)
+        self._rate_limited: dict[str, int] = {}  # pending key -> reads refused with a 429 in a row
+        self._rate_limited_lock = threading.Lock()
 
     def record(self, paper_id: str) -> PaperLike:
         return record_or_stub(self.services.archive, paper_id)
@@ -182,6 +189,8 @@ class Reactions:
     def _process_pending(self, key: str) -> None:
         pending = self.saves.get_pending(key)
         if pending is None:
+            with self._rate_limited_lock:
+                self._rate_limited.pop(key, None)
             return  # removed meanwhile, or already done
         started = time.monotonic()
         fields = f"user={pending.user} channel={pending.channel} ts={pending.ts}"
@@ -193,8 +202,12 @@ class Reactions:
             self.ephemeral(pending.channel, pending.user, sb.cannot_read(exc.error))
             return
         except (SlackClientError, OSError) as exc:  # Slack unreachable or failing, after the client's retries
-            self._retry_or_give_up(key, fields, slack_error(exc))
+            wait = replies.rate_limit_wait(exc)
+            if wait is None or not self._wait_out_rate_limit(key, fields, wait):
+                self._retry_or_give_up(key, fields, slack_error(exc))
             return
+        with self._rate_limited_lock:
+            self._rate_limited.pop(key, None)
         ids, left_out = capped(find_arxiv_ids(message_text(message)))
         thread_ts = message.get("thread_ts") if message.get("thread_ts") != message.get("ts") else None
         if not ids:
@@ -229,6 +242,20 @@ class Reactions:
                                                                                  limit=MAX_PAPERS_PER_MESSAGE),
                            thread_ts)
 
+    def _wait_out_rate_limit(self, key: str, fields: str, wait: float) -> bool:
+        """Read the message again after Slack's Retry-After (on a timer, not on this worker); False once
+        RATE_LIMITED_READS reads in a row were refused: that counts as a failed attempt."""
+        with self._rate_limited_lock:
+            count = self._rate_limited.get(key, 0) + 1
+            if count > RATE_LIMITED_READS:
+                self._rate_limited.pop(key, None)
+                return False
+            self._rate_limited[key] = count
+        wait = max(wait, MIN_RATE_LIMIT_WAIT)
+        log.info("save.pending.rate_limited %s reads=%d in_s=%.1f", fields, count, wait)
+        self.pending.put_later(key, wait)
+        return True
+
     def _retry_or_give_up(self, key: str, fields: str, error: str) -> None:
         """Count a failed attempt; try again later, or give up once PENDING_RETRY_SECONDS are used. (A paper
         source that keeps failing does not end here: the last attempt saves what the message links.)"""
@@ -245,22 +272,23 @@ class Reactions:
 
     def _read_message(self, channel: str, ts: str) -> dict[str, Any]:
         """The message at (channel, ts): conversations.history for channel messages, .replies for thread
-        replies (history does not list those)."""
+        replies (history does not list those). A 429 is raised at once, not slept out on this worker."""
         try:
-            history = self.client.conversations_history(channel=channel, latest=ts, inclusive=True, limit=1)
-            for message in history.get("messages") or []:
-                if message.get("ts") == ts:
-                    return dict(message)
-            cursor = None
-            for _ in range(REPLIES_PAGES):
-                replies = self.client.conversations_replies(channel=channel, ts=ts, latest=ts, inclusive=True,
-                                                            limit=200, cursor=cursor)
-                for message in replies.get("messages") or []:
+            with rate_limits_not_waited():
+                history = self.client.conversations_history(channel=channel, latest=ts, inclusive=True, limit=1)
+                for message in history.get("messages") or []:
                     if message.get("ts") == ts:
                         return dict(message)
-                cursor = (replies.get("response_metadata") or {}).get("next_cursor")
-                if not replies.get("has_more") or not cursor:
-                    break
+                cursor = None
+                for _ in range(REPLIES_PAGES):
+                    replies = self.client.conversations_replies(channel=channel, ts=ts, latest=ts, inclusive=True,
+                                                                limit=200, cursor=cursor)
+                    for message in replies.get("messages") or []:
+                        if message.get("ts") == ts:
+                            return dict(message)
+                    cursor = (replies.get("response_metadata") or {}).get("next_cursor")
+                    if not replies.get("has_more") or not cursor:
+                        break
         except SlackApiError as exc:
             error = slack_error(exc)
             if error in sb.READ_PROBLEMS:

@@ -59,11 +59,19 @@ def retry_after(headers: Mapping[str, Any] | None) -> float:
     return DEFAULT_RETRY_AFTER_S
 
 
-def raise_if_rate_limited(exc: BaseException) -> None:
-    """In an attempt's `except` clause: turn a Web API 429 into RateLimited so the outbox retries it."""
+def rate_limit_wait(exc: BaseException) -> float | None:
+    """The seconds a Web API 429 asks to wait (its Retry-After); None for any other error."""
     response = getattr(exc, "response", None)
     if isinstance(exc, SlackApiError) and response is not None and getattr(response, "status_code", 0) == 429:
-        raise RateLimited(retry_after(getattr(response, "headers", None))) from None
+        return retry_after(getattr(response, "headers", None))
+    return None
+
+
+def raise_if_rate_limited(exc: BaseException) -> None:
+    """In an attempt's `except` clause: turn a Web API 429 into RateLimited so the outbox retries it."""
+    wait = rate_limit_wait(exc)
+    if wait is not None:
+        raise RateLimited(wait) from None
 
 
 @dataclass
