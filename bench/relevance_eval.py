@@ -29,32 +29,18 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT)]
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from bot.papers import PaperRecord, new_record  # noqa: E402
+from real_corpus import CORPUS, load_records  # noqa: E402
+
+from bot.papers import PaperRecord  # noqa: E402
 from bot.search import QueryError, SearchIndex  # noqa: E402
 
-CORPUS = Path("/work/shared/corpora/arxiv-2025-05.jsonl")
 TOPICS = ROOT / "tests" / "relevance" / "topics.json"
 LABELS = ROOT / "tests" / "relevance" / "topics_labels.jsonl"
 SPLITS = ("dev", "test")
-SEEN_AT = "2025-06-01T00:00:00Z"  # fixed, so every run builds the same records
 TARGETS = {"precision": 0.90, "recall": 0.90}  # the macro targets on the held-out half
 
-
-def load_records(path: Path) -> list[PaperRecord]:
-    records = []
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            if not line.strip():
-                continue
-            raw = json.loads(line)
-            categories = raw.get("categories") or []
-            records.append(new_record(
-                raw["id"], source="arxiv", seen_at=SEEN_AT, title=raw.get("title"),
-                abstract=raw.get("abstract"), authors=raw.get("authors") or [], categories=categories,
-                primary_category=categories[0] if categories else None))
-    return records
 
 
 def load_labels(topics_path: Path, labels_path: Path) -> list[dict[str, Any]]:

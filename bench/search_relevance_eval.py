@@ -28,35 +28,20 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT)]
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from bot.papers import PaperRecord, new_record  # noqa: E402
+from real_corpus import CORPUS, load_records  # noqa: E402
+
 from bot.search import QueryError, SearchIndex  # noqa: E402
 
-CORPUS = Path("/work/shared/corpora/arxiv-2025-05.jsonl")
 QUERIES = ROOT / "tests" / "relevance" / "search_queries.json"
 KINDS = ("keyword", "paraphrase", "acronym", "typo", "author")
 SPLITS = ("dev", "test")
 PAGE = 5  # bot/slack/search.py PAGE_SIZE: the first page a user sees
 DEPTH = 10  # recall is measured over the first two pages
-SEEN_AT = "2025-06-01T00:00:00Z"  # fixed, so ties (broken by date) rank the same on every run
 # The targets (MRR@5): overall, and for the kinds that need more than word matching.
 TARGETS = {"all": 0.90, "paraphrase": 0.80, "acronym": 0.80}
 
-
-def load_records(path: Path) -> list[PaperRecord]:
-    records = []
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            if not line.strip():
-                continue
-            raw = json.loads(line)
-            categories = raw.get("categories") or []
-            records.append(new_record(
-                raw["id"], source="arxiv", seen_at=SEEN_AT, title=raw.get("title"),
-                abstract=raw.get("abstract"), authors=raw.get("authors") or [], categories=categories,
-                primary_category=categories[0] if categories else None))
-    return records
 
 
 def load_queries(path: Path) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ import hmac
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -236,3 +237,14 @@ def start_stack(data_dir: Any, papers: list[dict[str, Any]] = (), *, env: dict[s
     server = start_server(app, "127.0.0.1", 0, signing_secret=SIGNING_SECRET)
     driver = SlackDriver(server.url, SIGNING_SECRET, slack, command=settings.command)
     return SlackStack(slack, settings, services, app, server, driver)
+
+
+def wait_until(check: Callable[[], Any], timeout: float = 5.0) -> Any:
+    """Poll `check` until it returns something truthy (returned), for something that must happen; fails after
+    `timeout` s. (For something that must NOT happen, use `SlackStack.settle()`.)"""
+    deadline = time.monotonic() + timeout
+    while not (value := check()):
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.02)
+    return value

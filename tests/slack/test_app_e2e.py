@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import requests
-from slack_driver import SlackStack, buttons
+from slack_driver import SlackStack, buttons, wait_until
 
 from bot.papers import new_record
 
@@ -419,12 +419,6 @@ def test_acks_stay_fast_while_every_worker_is_busy(stack: SlackStack, monkeypatc
     for s in sent:
         assert paper_ids(stack.slack.wait_for_responses(s.response_url, timeout=10)[0])
 
-
-def wait_until(condition: Any, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 @pytest.mark.parametrize("text", ["search payload attacks", "watch payload injection", "diffusion payload=1"])

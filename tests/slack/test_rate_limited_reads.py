@@ -11,21 +11,13 @@ import time
 from typing import Any
 
 import pytest
-from slack_driver import SlackStack
+from slack_driver import SlackStack, wait_until
 
 from bot.papers import new_record
 from bot.slack.app import wait_for_listeners
 
 pytestmark = pytest.mark.e2e
 
-
-def wait_until(check: Any, timeout: float = 5.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := check()):
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.02)
-    return value
 
 
 @pytest.fixture

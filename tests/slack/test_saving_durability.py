@@ -23,7 +23,7 @@ import orjson
 import pytest
 import requests
 from bot_process import Bot, bot_env
-from slack_driver import SIGNING_SECRET, SlackDriver, SlackStack, start_stack
+from slack_driver import SIGNING_SECRET, SlackDriver, SlackStack, start_stack, wait_until
 from slack_emulator import SlackEmulator
 
 from bot.papers import new_record
@@ -73,14 +73,6 @@ def in_threads(jobs: list[Callable[[], Any]]) -> list[Any]:
         raise errors[0]
     return results
 
-
-def wait_until(check: Callable[[], Any], timeout: float = 5.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := check()):
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.02)
-    return value
 
 
 # --- 50 people at once, in-process ----------------------------------------------------------------------------

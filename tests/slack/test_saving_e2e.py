@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from fake_sources import FakeSources, arxiv_entry, hf_item
 from local_http import Reply
-from slack_driver import SlackStack
+from slack_driver import SlackStack, wait_until
 
 from bot.papers import new_record
 
@@ -47,16 +46,6 @@ def texts(message: dict[str, Any]) -> str:
                          element.get("text", {}).get("text", ""))
     return "\n".join(parts)
 
-
-def wait_until(check: Callable[[], Any], timeout: float = 5.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.02)
 
 
 def saved_ids(stack: SlackStack, user: str) -> list[str]:
