@@ -14,4 +14,4 @@ class CommandError(Exception):
         self.status = status
 
 
-COMMAND_MODULES = ("ingest", "search", "run", "export", "digest", "doctor")
+COMMAND_MODULES = ("ingest", "search", "match", "run", "export", "digest", "doctor")

@@ -23,8 +23,10 @@ from bot.digest.due import IngestFn, ingest_request
 from bot.digest.readiness import RECENT_ATTEMPT, IngestStatus, Readiness
 from bot.digest.selection import TOPIC_COUNT_DAYS, CandidatePool, MatchIndex, Pick, Plan, TopicCount, rank
 from bot.digest.settings import ChannelDigest, DigestOptions
+from bot.digest.trial import Trial, TrialMatch, topic_words, words_found
 from bot.papers import PaperRecord
 from bot.search.models import QueryError
+from bot.search.query import parse_query
 from bot.store.documents import DigestDoc
 from bot.store.protocols import ArchiveRepository, ChannelRepository, DigestLedgerRepository, PostLedgerRepository
 from bot.timeutil import Clock, iso_utc, parse_iso, utc_now
@@ -216,6 +218,27 @@ class DigestService:
             except QueryError as exc:  # a friendly sentence
                 counts.append(TopicCount(topic, 0, str(exc)))
         return counts
+
+    def trial(self, topic: str, since: datetime, channel: ChannelDigest | None = None) -> Trial:
+        """Every paper that arrived since `since` which `topic` matches exactly as a digest would match it:
+        the same `index.match` over the same candidates (`archive.arrived_since`, and with a channel only
+        papers from its sources), ranked by `selection.rank`, without the daily cap and without leaving out
+        papers already posted or weighed by an earlier digest. Reads only; raises `QueryError` (a friendly
+        sentence) for a topic the query parser refuses.
+
+        Learned preferences and per-channel strictness do not exist yet; when they do, they apply here (to the
+        scores before ranking), so a trial keeps showing what the channel's digest would pick.
+        """
+        parsed = parse_query(topic, today=date.today())  # refuses a bad topic even when nothing is a candidate
+        pool = CandidatePool(self.archive.arrived_since(since), since)
+        ids = frozenset(pool.records if channel is None else pool.for_channel(channel, since, (), ()))
+        scores = self._match(topic, ids, quiet=False)
+        ranked = rank({pid: (score, topic) for pid, score in scores.items()}, pool.records)
+        words = topic_words(parsed)
+        matches = [TrialMatch(pick, pool.records[pick.paper_id], words_found(words, pool.records[pick.paper_id]))
+                   for pick in ranked]
+        return Trial(topic=topic, since=since, channel=channel.channel if channel else None, candidates=len(ids),
+                     matches=matches)
 
     # --- running ---
 

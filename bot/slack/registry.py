@@ -58,8 +58,11 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand("watch", None, (("watch <topic>", "add a topic to this channel's digest"),), access=Access.ADMINS),
     Subcommand("unwatch", None, (("unwatch <topic>", "remove a topic (or its number from `topics`)"),),
                access=Access.ADMINS),
+    # It takes more (`topics try diffusion`), but a typo of it followed by words must stay a search.
     Subcommand("topics", 0, (("topics", "list the topics this channel watches, with how many recent papers each "
-                                        "matched"),)),
+                                        "matched"),
+                             ("topics try <topic>", "what a topic would have matched over the last 30 days, "
+                                                    "before watching it (changes nothing)"))),
     Subcommand("schedule", None, (("schedule [09:00] [Europe/Berlin] [weekdays] [max 10]",
                                    "when the daily digest posts (`schedule off` stops it)"),),
                access=Access.ADMINS_TO_CHANGE),

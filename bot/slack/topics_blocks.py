@@ -1,5 +1,5 @@
-"""Block Kit for `/papers watch | unwatch | topics`: the topic list (with 7-day counts), changes announced to
-the channel, and refusals."""
+"""Block Kit for `/papers watch | unwatch | topics [try <topic>]`: the topic list (with 7-day counts), a topic
+trial, changes announced to the channel, and refusals."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 from bot.digest.selection import TopicCount
 from bot.digest.settings import ChannelDigest
+from bot.digest.trial import Trial, TrialMatch
+from bot.papers import clean_text
 from bot.slack import blocks as b
 from bot.slack.blocks import (
     Message,
@@ -23,6 +25,9 @@ from bot.slack.blocks import (
 from bot.slack.digest_blocks import sources_text
 
 TOPIC_DISPLAY_CHARS = 200
+TRIAL_TOP = 5  # `topics try`: the best matches shown
+TRIAL_BORDERLINE = 2  # and the weakest ones, so the bar can be judged
+TRIAL_TITLE_CHARS = 150
 
 def _numbered(topics: Sequence[str]) -> str:
     return "\n".join(f"{i}. {escape_mrkdwn(truncate_plain(t, TOPIC_DISPLAY_CHARS))}" for i, t in enumerate(topics, 1))
@@ -72,6 +77,9 @@ def topic_problem(reason: str, command: str, *, limit: int = 0) -> Message:
     if reason == "empty_unwatch":
         return note(f"Tell me which topic to remove, for example {code(command + ' unwatch diffusion models')}, "
                     f"or its number from {code(command + ' topics')}.")
+    if reason == "empty_try":
+        return note(f"Tell me which topic to try, for example {code(command + ' topics try diffusion models')}. "
+                    f"Nothing is changed.")
     if reason == "too_long":
         return note(f"That topic is too long: keep it under {limit} characters, a few keywords work best.")
     if reason == "too_many":
@@ -101,3 +109,45 @@ def topics_with_counts(channel: ChannelDigest, counts: Sequence[TopicCount], com
     blocks.append(b.context(tips))
     return b.message(f"This channel watches {n}: " + "; ".join(f"{b.escape_mrkdwn(c.topic)} ({c.count})"
                                                               for c in counts), blocks)
+
+
+def topic_refused(topic: str, problem: str) -> Message:
+    """`topics try`: the search core refuses the topic (it would never match anything)."""
+    return note(f"{quoted(topic, TOPIC_DISPLAY_CHARS)} can't be used as a topic: "
+                f"{escape_mrkdwn(truncate_plain(problem, 300))}")
+
+
+def _trial_line(position: int, match: TrialMatch) -> str:
+    title = escape_mrkdwn(truncate_plain(clean_text(match.record.get("title")) or match.paper_id,
+                                         TRIAL_TITLE_CHARS))
+    why = escape_mrkdwn(truncate_plain(match.why, TOPIC_DISPLAY_CHARS + 100))
+    return f"{position}. *{title}* ({escape_mrkdwn(match.paper_id)}) — score {match.score:.2f} · _{why}_"
+
+
+def topic_trial(trial: Trial, channel: ChannelDigest, command: str, *, days: int, watched: bool = False) -> Message:
+    """`/papers topics try <topic>`: how many of the last `days` days' papers (from the channel's sources) the
+    topic would have matched, the best few and the borderline ones (the weakest matches), with why; ephemeral."""
+    topic = quoted(trial.topic, TOPIC_DISPLAY_CHARS)
+    summary = (f"{topic} would have matched {b.n_papers(trial.count)} of the {trial.candidates} that arrived in "
+               f"the last {days} days from {sources_text(channel.sources)}.")
+    blocks: list[b.Block] = [section(summary)]
+    top = trial.matches[:TRIAL_TOP]
+    if top:
+        blocks.append(section("*Best matches:*"))
+        blocks.extend(b.line_sections([_trial_line(i, m) for i, m in enumerate(top, 1)]))
+    rest = list(enumerate(trial.matches, 1))[TRIAL_TOP:]
+    borderline = sorted(sorted(rest, key=lambda item: item[1].score)[:TRIAL_BORDERLINE], key=lambda item: item[0])
+    if borderline:
+        blocks.append(section("*Borderline* (the weakest matches):"))
+        blocks.extend(b.line_sections([_trial_line(i, m) for i, m in borderline]))
+    tips = ["Nothing was changed."]
+    if trial.count > channel.max_papers:
+        tips.append(f"A digest posts at most {channel.max_papers} a day, the best first.")
+    if not trial.count:
+        tips.append("Try fewer or broader words (every word must be in a paper).")
+    if watched:
+        tips.append("This channel already watches it.")
+    else:
+        tips.append(f"Watch it: {code(command + ' watch ' + trial.topic)}")
+    blocks.append(context(" ".join(tips)))
+    return message(summary, blocks)

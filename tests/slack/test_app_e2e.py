@@ -258,6 +258,27 @@ def test_watch_topics_unwatch(stack: SlackStack) -> None:
     assert stack.services.channels.topics("C0GENERAL") == ["graph neural networks"]
 
 
+def test_topics_try_shows_what_a_topic_would_match_and_changes_nothing(stack: SlackStack) -> None:
+    ask = stack.driver.ask
+    tried = ask("topics try Diffusion Transformers", user_id="U0BOB")
+    assert tried["response_type"] == "ephemeral"
+    shown = texts(tried)
+    assert "“Diffusion Transformers” would have matched 1 paper of the 2 that arrived in the last 30 days " \
+           "from Hugging Face Daily Papers" in shown
+    assert "1. *Diffusion Transformers for Long Video Generation* (2405.10001) — score " in shown
+    assert "_matches “Diffusion Transformers”: diffusion, transformers in title/abstract_" in shown
+    assert "Nothing was changed." in shown and "`/papers watch Diffusion Transformers`" in shown
+    assert stack.services.channels.topics("C0GENERAL") == [] and stack.services.channels.get("C0GENERAL") is None
+    assert not stack.slack.calls_to("chat.postMessage"), "a trial posts nothing to the channel"
+    ask("watch diffusion transformers")
+    assert "already watches it" in texts(ask("topics try diffusion transformers"))
+    assert "Tell me which topic to try" in texts(ask("topics try"))
+    refused = texts(ask("topics try since:yesterday"))
+    assert "can't be used as a topic" in refused and "date" in refused
+    assert "would have matched 0 papers" in texts(ask("topics try graph neural networks")), "not this channel's sources"
+    assert "1. graph" not in texts(ask("topics", channel_id="C0GENERAL")), "a tried topic is not watched"
+
+
 def test_admins_restrict_topic_changes(slack_stack_factory: Any) -> None:
     stack = slack_stack_factory(corpus(), env={"PAPERBOT_ADMINS": "U0ADMIN"})
     refused = stack.driver.ask("watch diffusion", user_id="U0ALICE")
