@@ -17,7 +17,7 @@ import argparse
 import json
 from datetime import UTC, date, datetime, timedelta
 
-from bot.commands import CommandError
+from bot.commands import CommandError, words_and_trailing_options
 from bot.config import Settings
 from bot.digest.trial import TRIAL_DAYS
 from bot.papers import clean_text, printable
@@ -45,22 +45,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _options_after_topic(args: argparse.Namespace) -> list[str]:
     """Pull --channel/--since/--limit/--json typed after the topic out of it."""
-    words: list[str] = []
-    tokens = list(args.topic)
-    while tokens:
-        token = tokens.pop(0)
-        name, eq, inline = token.partition("=")
-        if name == "--json" and not eq:
-            args.json = True
-        elif name in ("--channel", "--since", "--limit"):
-            if not eq and not tokens:
-                raise CommandError(f"{name} needs a value", status=2)
-            setattr(args, name[2:], inline if eq else tokens.pop(0))
-        elif token == "--":
-            words.extend(tokens)
-            break
-        else:
-            words.append(token)
+    words, flags, values = words_and_trailing_options(args.topic, ("--json",), ("--channel", "--since", "--limit"))
+    args.json = args.json or "--json" in flags
+    for name, value in values.items():
+        if value is None:
+            raise CommandError(f"{name} needs a value", status=2)
+        setattr(args, name[2:], value)
     return words
 
 

@@ -17,7 +17,7 @@ import json
 import sys
 import time
 
-from bot.commands import CommandError
+from bot.commands import CommandError, words_and_trailing_options
 from bot.config import Settings
 from bot.papers import PaperRecord, clean_text
 
@@ -39,24 +39,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _options_after_query(args: argparse.Namespace) -> list[str]:
     """Pull --limit/--offset/--json typed after the query out of it."""
-    words: list[str] = []
-    tokens = list(args.query)
-    while tokens:
-        token = tokens.pop(0)
-        name, _, inline = token.partition("=")
-        if name == "--json" and not inline:
-            args.json = True
-        elif name in ("--limit", "--offset"):
-            value = inline or (tokens.pop(0) if tokens else "")
-            try:
-                setattr(args, name[2:], int(value))
-            except ValueError:
-                raise CommandError(f"{name} needs a whole number, got {value!r}") from None
-        elif token == "--":
-            words.extend(tokens)
-            break
-        else:
-            words.append(token)
+    words, flags, values = words_and_trailing_options(args.query, ("--json",), ("--limit", "--offset"))
+    args.json = args.json or "--json" in flags
+    for name, value in values.items():
+        try:
+            setattr(args, name[2:], int(value or ""))
+        except ValueError:
+            raise CommandError(f"{name} needs a whole number, got {value or ''!r}") from None
     return words
 
 
