@@ -25,6 +25,7 @@ import requests
 from bot_process import Bot, bot_env
 from slack_driver import SIGNING_SECRET, SlackDriver, SlackStack, start_stack, wait_until
 from slack_emulator import SlackEmulator
+from threads import together
 
 from bot.papers import new_record
 from bot.store.models import Save, reaction_anchor
@@ -53,25 +54,7 @@ def reaction(user: str, channel: str, ts: str, *, removed: bool = False) -> dict
 
 def in_threads(jobs: list[Callable[[], Any]]) -> list[Any]:
     """Run every job on its own thread, all released at once; their results in order (exceptions re-raised)."""
-    results: list[Any] = [None] * len(jobs)
-    errors: list[BaseException] = []
-    start = threading.Barrier(len(jobs))
-
-    def run(n: int) -> None:
-        try:
-            start.wait(10)
-            results[n] = jobs[n]()
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(jobs))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    if errors:
-        raise errors[0]
-    return results
+    return together(len(jobs), lambda n: jobs[n]())
 
 
 

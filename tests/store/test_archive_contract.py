@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from contract_backends import Backend, Repositories, together
+from contract_backends import Backend, Repositories
+from threads import together
 
 from bot.papers import PaperRecord, new_record
 

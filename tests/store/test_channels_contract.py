@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 
 import pytest
-from contract_backends import Backend, Repositories, together
+from contract_backends import Backend, Repositories
+from threads import together
 
 from bot.digest.schedule import WEEKDAYS, ScheduleChange
 from bot.topics import MAX_TOPIC_CHARS, MAX_TOPICS, TopicError

@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from contract_backends import Backend, Repositories, together
+from contract_backends import Backend, Repositories
+from threads import together
 
 from bot.digest.selection import Pick, Plan
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from contract_backends import Backend, Repositories, together
+from contract_backends import Backend, Repositories
+from threads import together
 
 
 def test_a_key_is_a_first_delivery_once(repos: Repositories) -> None:

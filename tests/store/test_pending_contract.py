@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from contract_backends import Backend, Repositories, together
+from contract_backends import Backend, Repositories
+from threads import together
 
 
 def test_queuing_twice_is_one_entry_and_it_is_durable(backend: Backend, repos: Repositories) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from contract_backends import Backend, Repositories, together
+from contract_backends import Backend, Repositories
+from threads import together
 
 
 def test_messages_map_to_papers_per_channel(repos: Repositories) -> None:

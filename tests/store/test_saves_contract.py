@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from contract_backends import Backend, Repositories, together
+from contract_backends import Backend, Repositories
+from threads import together
 
 
 def test_a_save_records_who_what_where_when(backend: Backend, repos: Repositories) -> None:
