@@ -120,6 +120,23 @@ class PendingDoc(TypedDict):
     attempts: int
 
 
+class FeedbackDoc(TypedDict):
+    """One person's feedback on a paper offered to a channel, keyed `"{channel}:{paper_id}:{user}:{kind}:{source}"`
+    (source: "button" or "reaction:{emoji}"; table "feedback" of feedback.json). `active` False: taken back, kept
+    a while as the latest event of that reaction (with its `event_ts`) so a redelivered older add is ignored."""
+
+    channel: str
+    paper_id: str
+    user: str
+    kind: str  # "not_relevant"
+    via: str  # "button" or "reaction"
+    reaction: str | None
+    ts: str | None  # the message it was given on
+    at: str  # ISO 8601 UTC with microseconds
+    active: bool
+    event_ts: NotRequired[str]  # Slack's stamp of the latest reaction event (reactions only)
+
+
 # --- validation at load: what each repository reads must have the type it expects ---------------------------
 # A check returns None for a good document, else a short phrase saying what is wrong. Only types are checked
 # (and presence of the fields read without a default): values are the repositories' business.
@@ -231,4 +248,9 @@ pending_problem = fields_check({
 reaction_event_problem = fields_check({
     "event_ts": (_STR, True), "kind": (_STR, False), "user": (_STR, False), "channel": (_STR, False),
     "ts": (_STR, False), "reaction": (_STR, False),
+})
+feedback_problem = fields_check({
+    "channel": (_STR, True), "paper_id": (_STR, True), "user": (_STR, True), "kind": (_STR, False),
+    "via": (_STR, False), "reaction": (_OPT_STR, False), "ts": (_OPT_STR, False), "at": (_STR, True),
+    "active": (_BOOL, False), "event_ts": (_STR, False),
 })

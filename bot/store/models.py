@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.store.documents import PendingDoc, SaveDoc
+from bot.store.documents import FeedbackDoc, PendingDoc, SaveDoc
 
 VIA = ("reaction", "button", "command")
 
@@ -142,3 +142,54 @@ class Unreacted:
     unsaved: tuple[str, ...]  # papers that left the user's list (that was their last reason)
     kept: tuple[str, ...]  # papers still saved for another reason (another reaction, a button)
     cancelled_pending: bool  # the reaction had not been processed yet; now it never will be
+
+
+NOT_RELEVANT = "not_relevant"
+FEEDBACK_KINDS = (NOT_RELEVANT,)  # a save is feedback too, but it lives in the saves (SaveRepository)
+FEEDBACK_VIA = ("button", "reaction")
+
+
+def feedback_key(channel: str, paper_id: str, user: str, kind: str, via: str, reaction: str | None = None) -> str:
+    """One record per channel, paper, user, kind and source (the button, or each reaction emoji), so that
+    taking one source back (removing the reaction) leaves the others."""
+    source = f"reaction:{base_emoji(reaction)}" if via == "reaction" and reaction else via
+    return f"{channel}:{paper_id}:{user}:{kind}:{source}"
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """One person's feedback on a paper offered to a channel (today only "not_relevant")."""
+
+    channel: str
+    paper_id: str
+    user: str
+    kind: str  # "not_relevant"
+    via: str  # "button" or "reaction"
+    reaction: str | None  # the emoji (base name), for a reaction
+    ts: str | None  # the message it was given on
+    at: str  # when it was given (ISO 8601 UTC with microseconds); again after an undo, the new time
+    event_ts: str | None = None  # Slack's stamp of the reaction event that gave it (reactions only)
+
+    @property
+    def key(self) -> str:
+        return feedback_key(self.channel, self.paper_id, self.user, self.kind, self.via, self.reaction)
+
+    def to_doc(self, *, active: bool = True) -> FeedbackDoc:
+        doc: FeedbackDoc = {"channel": self.channel, "paper_id": self.paper_id, "user": self.user,
+                            "kind": self.kind, "via": self.via, "reaction": self.reaction, "ts": self.ts,
+                            "at": self.at, "active": active}
+        if self.event_ts is not None:
+            doc["event_ts"] = self.event_ts
+        return doc
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> Feedback:
+        return cls(channel=doc["channel"], paper_id=doc["paper_id"], user=doc["user"],
+                   kind=doc.get("kind", NOT_RELEVANT), via=doc.get("via", "button"), reaction=doc.get("reaction"),
+                   ts=doc.get("ts"), at=doc["at"], event_ts=doc.get("event_ts"))
+
+
+@dataclass(frozen=True)
+class FeedbackOutcome:
+    feedback: Feedback
+    new: bool  # False: this source had already given it (a double click, a redelivered event)

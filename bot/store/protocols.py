@@ -16,7 +16,18 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.store.documents import ChannelDoc, DigestDoc
-from bot.store.models import Pending, Post, Save, SaveOutcome, TopPaper, Unreacted, UpsertResult
+from bot.store.models import (
+    NOT_RELEVANT,
+    Feedback,
+    FeedbackOutcome,
+    Pending,
+    Post,
+    Save,
+    SaveOutcome,
+    TopPaper,
+    Unreacted,
+    UpsertResult,
+)
 
 if TYPE_CHECKING:
     from bot.digest.schedule import ScheduleChange
@@ -120,6 +131,10 @@ class PostLedgerRepository(Protocol):
         ...
 
     def was_posted(self, channel: str, paper_id: str) -> bool: ...
+
+    def posts_in(self, channel: str, kind: str | None = None) -> list[Post]:
+        """The channel's posts (only those of `kind`, such as "digest", if given), oldest first."""
+        ...
 
 
 class DigestLedgerRepository(Protocol):
@@ -267,4 +282,36 @@ class EventDedupRepository(Protocol):
 
     def forget(self, key: str) -> None:
         """Let `key` through again (its handling failed, so Slack's retry must be handled)."""
+        ...
+
+
+class FeedbackRepository(Protocol):
+    """What people told the bot about papers offered to a channel, other than saving them (saves live in the
+    `SaveRepository`): today "not_relevant" (the Not relevant button, or the not-relevant reaction). One record
+    per channel, paper, user, kind and source (the button; each reaction emoji), so taking one source back
+    leaves the others; paper ids may be given in any spelling and are stored bare.
+
+    Reaction events carry Slack's `event_ts`: per source, the latest add or removal wins. An event stamped no
+    later than the latest recorded one of its source (a redelivery) changes nothing, checked and recorded in
+    the same transaction, so a redelivered add does not undo a later removal, nor a redelivered removal a
+    later add."""
+
+    def mark(self, channel: str, paper_id: str, user: str, *, via: str, kind: str = NOT_RELEVANT,
+             ts: str | None = None, reaction: str | None = None, event_ts: str | None = None,
+             at: str | datetime | None = None) -> FeedbackOutcome | None:
+        """Record the feedback. Giving it again from the same source is harmless (`new` False; the first time
+        stays). None, and nothing recorded, if `event_ts` is no later than the latest recorded event of that
+        source. Raises ValueError for an id that is not an arXiv id, an unknown `kind` or `via`, or a reaction
+        without its emoji."""
+        ...
+
+    def unmark(self, channel: str, paper_id: str, user: str, *, via: str, kind: str = NOT_RELEVANT,
+               reaction: str | None = None, event_ts: str | None = None) -> Feedback | None:
+        """Take the feedback of that source back; what was taken back, or None if there was none (or the removal
+        is a redelivery: an event of that source stamped `event_ts` or later is recorded). With `event_ts`, the
+        removal is remembered, so an add of that reaction stamped earlier is ignored later."""
+        ...
+
+    def in_channel(self, channel: str) -> list[Feedback]:
+        """The channel's feedback in force (taken-back feedback is left out), oldest first."""
         ...

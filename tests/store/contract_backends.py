@@ -18,6 +18,7 @@ from bot.store.protocols import (
     ChannelRepository,
     DigestLedgerRepository,
     EventDedupRepository,
+    FeedbackRepository,
     PendingReactionQueue,
     PostLedgerRepository,
     SaveStore,
@@ -27,6 +28,7 @@ from bot.store.tinydb.channels import TABLE as CHANNELS_TABLE
 from bot.store.tinydb.channels import Channels
 from bot.store.tinydb.digests import DigestLedger
 from bot.store.tinydb.events import RecentEvents
+from bot.store.tinydb.feedback import FeedbackStore
 from bot.store.tinydb.files import DataDir
 from bot.store.tinydb.posts import PostLedger
 from bot.store.tinydb.saves import Saves
@@ -41,6 +43,7 @@ class Repositories:
     saves: SaveStore
     pending: PendingReactionQueue
     events: EventDedupRepository
+    feedback: FeedbackRepository
 
 
 class Backend(Protocol):
@@ -76,7 +79,7 @@ class TinyDBBackend:
         return Repositories(archive=Archive(data_dir.store("archive")), channels=Channels(data_dir.store("channels")),
                             posts=PostLedger(data_dir.store("posts")),
                             digest_ledger=DigestLedger(data_dir.store("posts")), saves=saves, pending=saves,
-                            events=RecentEvents())
+                            events=RecentEvents(), feedback=FeedbackStore(data_dir.store("feedback")))
 
     def reopen(self) -> Repositories:
         self.close()

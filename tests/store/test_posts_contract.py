@@ -48,3 +48,15 @@ def test_concurrent_posts_lose_nothing(backend: Backend, repos: Repositories) ->
         for i in range(5):
             assert reopened.paper_for(f"C{n % 4}", f"{n}.{i}") == f"2405.{n * 10 + i:05d}"
     assert sum(len(reopened.papers_in(f"C{c}")) for c in range(4)) == 80
+
+
+def test_a_channels_posts_oldest_first_optionally_of_one_kind(backend: Backend, repos: Repositories) -> None:
+    posts = repos.posts
+    posts.record("C1", "1.1", "2405.00001", "digest", digest_date="2026-11-24")
+    posts.record("C1", "2.2", "2405.00002", "share")
+    posts.record("C2", "3.3", "2405.00003", "digest")
+    posts.record("C1", "4.4", "2405.00004", "digest")
+    assert [p.paper_id for p in posts.posts_in("C1")] == ["2405.00001", "2405.00002", "2405.00004"]
+    assert [(p.ts, p.kind) for p in backend.reopen().posts.posts_in("C1", kind="digest")] == [
+        ("1.1", "digest"), ("4.4", "digest")]
+    assert posts.posts_in("C9") == []

@@ -37,6 +37,7 @@ from bot.papers import record_problem
 from bot.store.documents import (
     channel_problem,
     digest_problem,
+    feedback_problem,
     pending_problem,
     post_problem,
     reaction_event_problem,
@@ -47,7 +48,7 @@ log = logging.getLogger("bot.storage")
 
 LOCK_NAME = ".paperbot.lock"
 OWNER_NAME = ".paperbot.owner"
-STORE_NAMES = ("archive", "channels", "saves", "posts")
+STORE_NAMES = ("archive", "channels", "saves", "posts", "feedback")
 
 
 class StoreError(Exception):
@@ -82,6 +83,7 @@ STORE_CHECKS: dict[str, dict[str, TableCheck]] = {
     # A bad reaction-event record only loses the guard against one redelivered event: skipped, not refused.
     "saves": {"saves": TableCheck(save_problem), "pending": TableCheck(pending_problem),
               "unreacted": TableCheck(reaction_event_problem, skip_bad=True)},
+    "feedback": {"feedback": TableCheck(feedback_problem)},
 }
 
 _ADVICE = "paperbot will not overwrite it. Restore it from a backup, or move it aside to start that store empty."

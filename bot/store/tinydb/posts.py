@@ -26,13 +26,16 @@ class PostLedger:
         self._lock = threading.Lock()
         self._by_message: dict[tuple[str, str], str] = {}
         self._by_channel: dict[str, set[str]] = {}
+        self._posts: dict[str, dict[str, Post]] = {}  # channel -> ts -> post
         with store.lock:
             for doc in cast(dict[str, PostDoc], store.raw_table(POSTS_TABLE)).values():
-                self._remember(doc["channel"], doc["ts"], doc["paper_id"])
+                self._remember(Post(channel=doc["channel"], ts=doc["ts"], paper_id=doc["paper_id"],
+                                    kind=doc.get("kind", ""), posted_at=doc.get("posted_at", "")))
 
-    def _remember(self, channel: str, ts: str, paper_id: str) -> None:
-        self._by_message[(channel, ts)] = paper_id
-        self._by_channel.setdefault(channel, set()).add(paper_id)
+    def _remember(self, post: Post) -> None:
+        self._by_message[(post.channel, post.ts)] = post.paper_id
+        self._by_channel.setdefault(post.channel, set()).add(post.paper_id)
+        self._posts.setdefault(post.channel, {})[post.ts] = post
 
     def record(self, channel: str, ts: str, paper_id: str, kind: str, **extra: Any) -> Post:
         """Persist that message `ts` in `channel` is about `paper_id` (durable when this returns)."""
@@ -42,7 +45,7 @@ class PostLedger:
         with self._store.lock:
             self._store.change(POSTS_TABLE, {f"{channel}:{ts}": doc})
             with self._lock:
-                self._remember(channel, ts, paper_id)
+                self._remember(post)
         return post
 
     def paper_for(self, channel: str, ts: str) -> str | None:
@@ -57,6 +60,12 @@ class PostLedger:
     def was_posted(self, channel: str, paper_id: str) -> bool:
         with self._lock:
             return paper_id in self._by_channel.get(channel, ())
+
+    def posts_in(self, channel: str, kind: str | None = None) -> list[Post]:
+        """The channel's posts (only those of `kind`, such as "digest", if given), oldest first."""
+        with self._lock:
+            posts = [p for p in self._posts.get(channel, {}).values() if kind is None or p.kind == kind]
+        return sorted(posts, key=lambda p: (p.posted_at, p.ts))
 
     def __len__(self) -> int:
         with self._lock:
