@@ -14,6 +14,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.digest.strictness import DEFAULT_STRICTNESS, Strictness, StrictnessError, parse_strictness
+
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_HF_API_URL = "https://huggingface.co/api"
 DEFAULT_ARXIV_API_URL = "https://export.arxiv.org/api/query"
@@ -68,6 +70,7 @@ class Settings:
     digest_time: time = time(9, 0)
     digest_max_papers: int = 10
     digest_post_empty: bool = False
+    digest_strictness: Strictness = DEFAULT_STRICTNESS  # a level name (strict, normal, broad) or a minimum score
     post_interval: float = 1.0
 
     def require_slack(self) -> None:
@@ -170,6 +173,16 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(name, "true or false", raw)
 
 
+def _strictness(env: Mapping[str, str], name: str) -> Strictness:
+    raw = _get(env, name)
+    if raw is None:
+        return DEFAULT_STRICTNESS
+    try:
+        return parse_strictness(raw)
+    except StrictnessError:
+        raise ConfigError(name, "strict, normal, broad or a minimum score from 0 to 1 (0.6 or 60%)", raw) from None
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read settings from `env` (default: the process environment, after loading `.env`)."""
     if env is None:
@@ -207,6 +220,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         digest_time=_clock_time(env, "PAPERBOT_DIGEST_TIME", time(9, 0)),
         digest_max_papers=int(_number(env, "PAPERBOT_DIGEST_MAX", 10, minimum=1, maximum=25, integer=True)),
         digest_post_empty=_flag(env, "PAPERBOT_DIGEST_POST_EMPTY", False),
+        digest_strictness=_strictness(env, "PAPERBOT_DIGEST_STRICTNESS"),
         post_interval=_number(env, "PAPERBOT_POST_INTERVAL", 1.0, minimum=0, maximum=60),
         slack_bot_token=_get(env, "SLACK_BOT_TOKEN"),
         slack_signing_secret=_get(env, "SLACK_SIGNING_SECRET"),

@@ -1,5 +1,5 @@
 """A channel's digest schedule (local time, IANA zone, weekdays) and parsing what people type for it
-(`/papers schedule 09:00 Europe/Berlin weekdays max 5`)."""
+(`/papers schedule 09:00 Europe/Berlin weekdays max 5 strict`)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,13 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from bot.digest.strictness import (
+    STRICTNESS,
+    Strictness,
+    StrictnessError,
+    parse_minimum,
+    parse_strictness,
+)
 from bot.timeutil import local_to_utc, zone
 
 WEEKDAYS = frozenset(range(5))
@@ -17,7 +24,12 @@ EVERY_DAY = frozenset(range(7))
 
 
 class ScheduleError(ValueError):
-    """A schedule the user typed that cannot be used; str() is a friendly sentence (plain text)."""
+    """A schedule the user typed that cannot be used; str() is a friendly sentence (plain text), `example` the
+    arguments of a `/papers schedule` that would work."""
+
+    def __init__(self, message: str, example: str = "09:00 Europe/Berlin weekdays") -> None:
+        super().__init__(message)
+        self.example = example
 
 
 @dataclass(frozen=True)
@@ -123,16 +135,23 @@ class ScheduleChange:
     days: frozenset[int] | None = None
     max_papers: int | None = None
     post_empty: bool | None = None
+    strictness: Strictness | None = None  # a level name of STRICTNESS or a minimum score in [0, 1]
 
     @property
     def empty(self) -> bool:
         return not self.off and all(v is None for v in (self.at, self.tz, self.days, self.max_papers,
-                                                         self.post_empty))
+                                                         self.post_empty, self.strictness))
+
+
+_MIN_WORDS = ("min", "minimum")
+# "min 0,6": a decimal comma, before commas separate words
+_DECIMAL_COMMA_RE = re.compile(r"\b((?:min|minimum|strictness)(?:\s+|\s*=\s*)\d*),(\d)", re.IGNORECASE)
 
 
 def parse_schedule_args(text: str, *, max_limit: int = 25) -> ScheduleChange:
-    """Parse `09:00 [Europe/Berlin] [weekdays|daily] [max N] [quiet|always]` or `off` (words in any order)."""
-    words = text.replace(",", " ").split()
+    """Parse `09:00 [Europe/Berlin] [weekdays|daily] [max N] [quiet|always] [strict|normal|broad|min 0.6]` or
+    `off` (words in any order)."""
+    words = _DECIMAL_COMMA_RE.sub(r"\1.\2", text).replace(",", " ").split()
     if len(words) == 1 and words[0].casefold() in ("off", "stop", "pause", "none", "disable"):
         return ScheduleChange(off=True)
     values: dict[str, Any] = {}
@@ -144,17 +163,36 @@ def parse_schedule_args(text: str, *, max_limit: int = 25) -> ScheduleChange:
         values[key] = value
 
     i = 0
+
+    def value_after(key: str) -> str:
+        """The value of `max 10`, `max=10`, `min 60 %`: after "=" in this word, else the next word(s)."""
+        nonlocal i
+        value = key.split("=", 1)[1] if "=" in key and not key.endswith("=") else None
+        if value is None:
+            i += 1
+            value = words[i] if i < len(words) else ""
+        if i + 1 < len(words) and words[i + 1] == "%":
+            i += 1
+            value += "%"
+        return value
+
     while i < len(words):
         word, key = words[i], words[i].casefold()
         if key in ("max", "max=", "limit") or key.startswith(("max=", "limit=")):
-            number = key.split("=", 1)[1] if "=" in key and not key.endswith("=") else None
-            if number is None:
-                i += 1
-                number = words[i] if i < len(words) else ""
+            number = value_after(key)
             if not number.isdigit() or not 1 <= int(number) <= max_limit:
                 raise ScheduleError(f"The most papers per digest must be a number from 1 to {max_limit}, "
                                     f"for example “max 10”.")
             put("max_papers", int(number), word)
+        elif key in STRICTNESS:
+            put("strictness", key, word)
+        elif key.split("=", 1)[0] in (*_MIN_WORDS, "strictness"):
+            value = value_after(key)
+            try:
+                strictness = parse_minimum(value) if key.split("=", 1)[0] in _MIN_WORDS else parse_strictness(value)
+            except StrictnessError as exc:
+                raise ScheduleError(str(exc), example="strict") from None
+            put("strictness", strictness, word)
         elif key in _DAY_WORDS:
             put("days", _DAY_WORDS[key], word)
         elif key in ("quiet", "skip-empty"):
@@ -179,6 +217,7 @@ def parse_schedule_args(text: str, *, max_limit: int = 25) -> ScheduleChange:
                 raise ScheduleError(f"I don't know the time zone “{word}”: use an IANA name such as "
                                     f"Europe/Berlin, America/New_York or UTC.")
             raise ScheduleError(f"I don't understand “{word}”. Give a time such as 09:00, optionally a time "
-                                f"zone such as Europe/Berlin, and “weekdays” or “daily”.")
+                                f"zone such as Europe/Berlin, “weekdays” or “daily”, “max 10”, and how strict "
+                                f"the digest is: {', '.join(f'“{name}”' for name in STRICTNESS)} or “min 0.6”.")
         i += 1
     return ScheduleChange(**values)

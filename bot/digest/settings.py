@@ -1,6 +1,9 @@
 """A channel's digest settings with the operator's defaults resolved (`ChannelDigest`), the defaults
 themselves (`DigestOptions`), how the stored "digest" part of a channel document maps to them, and parsing
-`/papers sources …`. The channels repository owns the stored document; this module only reads and shapes it."""
+`/papers sources …`. The channels repository owns the stored document; this module only reads and shapes it.
+
+A channel's strictness (`ChannelDigest.strictness`, `.min_score`) is a level of the `STRICTNESS` table
+(bot.digest.strictness, re-exported here) or a custom minimum score."""
 
 from __future__ import annotations
 
@@ -11,7 +14,10 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from bot.config import Settings
+from bot.digest import strictness as levels
 from bot.digest.schedule import EVERY_DAY, WEEKDAYS, Schedule, ScheduleChange
+from bot.digest.strictness import DEFAULT_STRICTNESS, Strictness
+from bot.digest.strictness import STRICTNESS as STRICTNESS  # the levels' minimum scores: the one table
 from bot.sources.arxiv import canonical_category
 from bot.timeutil import iso_utc, parse_iso
 
@@ -30,6 +36,7 @@ class DigestOptions:
     default_tz: str = "UTC"
     default_max: int = DEFAULT_MAX_PAPERS
     post_empty: bool = False  # default for channels: a digest with nothing to say posts nothing
+    default_strictness: Strictness = DEFAULT_STRICTNESS  # a level of STRICTNESS or a minimum score in [0, 1]
     post_interval: float = 1.0  # seconds between two posts to one channel (Slack: ~1 message/s/channel)
     rate_limit_retries: int = 5  # our own retries of a 429, after the Web API client's
     first_lookback: timedelta = timedelta(hours=36)
@@ -39,12 +46,13 @@ class DigestOptions:
     @classmethod
     def from_settings(cls, settings: Settings) -> DigestOptions:
         """From `Settings` (PAPERBOT_DIGEST_TIME, PAPERBOT_TZ, PAPERBOT_DIGEST_MAX, PAPERBOT_DIGEST_POST_EMPTY,
-        PAPERBOT_POST_INTERVAL)."""
+        PAPERBOT_DIGEST_STRICTNESS, PAPERBOT_POST_INTERVAL)."""
         return cls(
             default_time=settings.digest_time,
             default_tz=settings.tz,
             default_max=settings.digest_max_papers,
             post_empty=settings.digest_post_empty,
+            default_strictness=settings.digest_strictness,
             post_interval=settings.post_interval,
         )
 
@@ -64,6 +72,22 @@ class ChannelDigest:
     post_empty: bool = False
     paused: str | None = None  # why posting stopped (a Slack error), until the next `/papers schedule …`
     effective_from: datetime | None = None  # scheduled digests due before this instant are not run
+    strictness: Strictness = DEFAULT_STRICTNESS  # a level of STRICTNESS, or a custom minimum score in [0, 1]
+
+    @property
+    def min_score(self) -> float:
+        """The lowest score (the topic scorer's probability that a paper is about a topic, 0..1) a paper needs
+        to be in this channel's digest: the level's number in STRICTNESS, or the custom minimum."""
+        return levels.min_score(self.strictness)
+
+    @property
+    def strictness_label(self) -> str:
+        """For display: `normal (0.50)`, `custom 0.62`."""
+        return levels.label(self.strictness)
+
+    def describe_strictness(self) -> str:
+        """`strict (only papers scored 0.70 or more; a quiet day posts fewer)`."""
+        return levels.describe(self.strictness)
 
     @property
     def active(self) -> bool:
@@ -115,6 +139,7 @@ def resolve(channel_id: str, doc: Mapping[str, Any] | None, options: DigestOptio
     schedule = Schedule(at=at, tz=raw.get("tz") or options.default_tz, days=days,
                         enabled=raw.get("enabled", True) is not False)
     paused = raw.get("paused")
+    strictness = levels.stored(raw.get("strictness"))
     return ChannelDigest(
         channel=channel_id,
         topics=tuple(doc.get("topics") or ()),
@@ -124,6 +149,7 @@ def resolve(channel_id: str, doc: Mapping[str, Any] | None, options: DigestOptio
         post_empty=bool(raw["post_empty"]) if isinstance(raw.get("post_empty"), bool) else options.post_empty,
         paused=str(paused.get("reason") or "unknown") if isinstance(paused, dict) else None,
         effective_from=parse_iso(raw.get("effective_from")) or parse_iso(doc.get("created_at")),
+        strictness=options.default_strictness if strictness is None else strictness,
     )
 
 
@@ -145,6 +171,8 @@ def apply_schedule_change(digest: dict[str, Any], change: ScheduleChange, now: d
             digest["max_papers"] = change.max_papers
         if change.post_empty is not None:
             digest["post_empty"] = change.post_empty
+        if change.strictness is not None:
+            digest["strictness"] = change.strictness
     digest.pop("paused", None)
     # A new time that has already passed today starts tomorrow; it does not post right away.
     digest["effective_from"] = iso_utc(now)

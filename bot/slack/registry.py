@@ -64,7 +64,10 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
                              ("topics try <topic>", "what a topic would have matched over the last 30 days, "
                                                     "before watching it (changes nothing)"))),
     Subcommand("schedule", None, (("schedule [09:00] [Europe/Berlin] [weekdays] [max 10]",
-                                   "when the daily digest posts (`schedule off` stops it)"),),
+                                   "when the daily digest posts (`schedule off` stops it)"),
+                                  ("schedule strict|normal|broad|min 0.6",
+                                   "how closely papers must match: a quiet day posts fewer papers, `max` stays "
+                                   "the cap"),),
                access=Access.ADMINS_TO_CHANGE),
     Subcommand("sources", None, (("sources [hf] [cs.LG …]",
                                   "Hugging Face Daily Papers and/or arXiv categories for the digest"),),

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, NotRequired, TypedDict
 
+from bot.digest.strictness import STRICTNESS, stored
+
 
 class PausedDoc(TypedDict):
     """Why a channel's digests stopped posting (a Slack error), until the next `/papers schedule …`."""
@@ -29,6 +31,7 @@ class DigestSettingsDoc(TypedDict, total=False):
     max_papers: int
     post_empty: bool
     sources: list[str]  # "hf" and/or arXiv categories
+    strictness: str | float  # a level name of bot.digest.strictness.STRICTNESS, or a minimum score in [0, 1]
     paused: PausedDoc
     effective_from: str  # ISO 8601 UTC: scheduled digests due before this instant are not run
 
@@ -196,7 +199,7 @@ _paused_check = fields_check({"reason": (_STR, False), "at": (_STR, False)})
 _digest_settings_check = fields_check({
     "enabled": (_BOOL, False), "time": (_STR, False), "tz": (_STR, False), "days": (_STR, False),
     "max_papers": (_INT, False), "post_empty": (_BOOL, False), "sources": (STR_LIST, False),
-    "paused": (_DICT, False), "effective_from": (_STR, False),
+    "strictness": ((str, int, float), False), "paused": (_DICT, False), "effective_from": (_STR, False),
 })
 _channel_fields = fields_check({
     "id": (_STR, False), "topics": (STR_LIST, False), "created_at": (_STR, False), "updated_at": (_STR, False),
@@ -210,6 +213,9 @@ def channel_problem(doc: Any) -> str | None:
         problem = _digest_settings_check(doc["digest"])
         if problem is None and "paused" in doc["digest"]:
             problem = _paused_check(doc["digest"]["paused"])
+        if problem is None and "strictness" in doc["digest"] and stored(doc["digest"]["strictness"]) is None:
+            problem = (f"'strictness' is {doc['digest']['strictness']!r}, not {', '.join(STRICTNESS)} or a number "
+                       f"from 0 to 1")
         problem = problem and f"'digest': {problem}"
     return problem
 

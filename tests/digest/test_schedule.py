@@ -46,6 +46,63 @@ def test_bad_schedule_arguments_get_a_friendly_sentence(text: str, says: str) ->
         parse_schedule_args(text)
 
 
+@pytest.mark.parametrize(("text", "strictness"), [
+    ("strict", "strict"), ("Normal", "normal"), ("BROAD", "broad"),
+    ("min 0.6", 0.6), ("min .6", 0.6), ("min 60%", 0.6), ("min 60 %", 0.6), ("min=0.62", 0.62),
+    ("minimum 62.5%", 0.625), ("min 0,6", 0.6), ("min 0", 0.0), ("min 1", 1.0), ("strictness broad", "broad"),
+    ("strictness 0.4", 0.4),
+])
+def test_strictness_words_and_minimum_scores(text: str, strictness: str | float) -> None:
+    change = parse_schedule_args(text)
+    assert change.strictness == strictness
+    assert not change.empty
+    assert (change.at, change.tz, change.days, change.max_papers, change.post_empty) == (None,) * 5, \
+        "strictness alone changes nothing else"
+
+
+def test_strictness_combines_with_the_other_schedule_words() -> None:
+    change = parse_schedule_args("8:30 strict Europe/Berlin weekdays max 5")
+    assert (change.at, change.tz, change.days, change.max_papers, change.strictness) == (
+        time(8, 30), "Europe/Berlin", WEEKDAYS, 5, "strict")
+    change = parse_schedule_args("min 0,6 weekdays")  # a decimal comma is not a word separator here
+    assert (change.strictness, change.days, change.at) == (0.6, WEEKDAYS, None)
+    assert parse_schedule_args("max 5 min 70%").strictness == 0.7
+    assert parse_schedule_args("max 5").strictness is None, "not given: kept as it is"
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ("min 1.5", "(got “1.5”)"),
+    ("min -0.1", "(got “-0.1”)"),
+    ("min 60", "for a percentage write “min 60%”"),
+    ("min 150%", "(got “150%”)"),
+    ("min high", "(got “high”)"),
+    ("min nan", "(got “nan”)"),
+    ("min", "a minimum score from 0 to 1"),
+    ("strictness loose", "(got “loose”)"),
+])
+def test_a_bad_minimum_lists_the_valid_forms_in_one_line(text: str, says: str) -> None:
+    with pytest.raises(ScheduleError) as refused:
+        parse_schedule_args(text)
+    message = str(refused.value)
+    assert says in message and "\n" not in message
+    for form in ("“strict” (0.70)", "“normal” (0.50)", "“broad” (0.30)", "“min 0.6”", "“min 60%”"):
+        assert form in message
+    assert refused.value.example == "strict", "the reply's example is a strictness that works"
+
+
+def test_strictness_given_twice_or_misspelt_is_refused() -> None:
+    with pytest.raises(ScheduleError, match="“broad” repeats the strictness"):
+        parse_schedule_args("strict broad")
+    with pytest.raises(ScheduleError, match="“min” repeats the strictness"):
+        parse_schedule_args("strict min 0.6")
+    with pytest.raises(ScheduleError) as refused:
+        parse_schedule_args("stricter")
+    assert "don't understand “stricter”" in str(refused.value)
+    assert "“strict”, “normal”, “broad” or “min 0.6”" in str(refused.value), "the strictness forms are named"
+    with pytest.raises(ScheduleError, match="“off” on its own"):
+        parse_schedule_args("strict off")
+
+
 def test_next_due_and_description() -> None:
     schedule = Schedule(time(9, 0), "Europe/Berlin", WEEKDAYS)
     friday_noon = utc(2024, 5, 17, 10, 0)
