@@ -56,7 +56,8 @@ def _print_plan(service: DigestService, channel: ChannelDigest, plan: Plan, next
     what = "next digest" if next_digest else f"digest for {day}"
     note = " [paused: " + channel.paused + "]" if channel.paused else ""
     print(f"{channel.channel} {what} ({channel.schedule.describe()}){note}: {len(plan.picks)} paper(s) of "
-          f"{plan.candidates} new, {len(plan.skipped)} over the maximum of {channel.max_papers}")
+          f"{plan.candidates} new, {len(plan.skipped)} over the maximum of {channel.max_papers}; strictness "
+          f"{channel.strictness_label}")
     records = service.archive.get_many(p.paper_id for p in plan.picks)
     for position, pick in enumerate(plan.picks, 1):
         record = records.get(pick.paper_id)

@@ -111,13 +111,15 @@ class Digests:
             change = parse_schedule_args(args)
         except ScheduleError as exc:
             fields["refused"] = "schedule"
-            return digest_blocks.problem(str(exc), "schedule 09:00 Europe/Berlin weekdays", self.command), EPHEMERAL
+            return digest_blocks.problem(str(exc), f"schedule {exc.example}", self.command), EPHEMERAL
         now = self.service.clock()
         before = self.service.channel(channel)
         state = self.service.channel_settings.change_schedule(channel, user, change, now)
         if before.paused:
             log.info("digest.resumed channel=%s by=%s", channel, user)
         fields["schedule"] = state.schedule.describe().replace(" ", "_") if state.schedule.enabled else "off"
+        if change.strictness is not None:
+            fields["strictness"] = str(state.strictness)  # strict, normal, broad or a custom minimum
         return digest_blocks.schedule_status(state, self._next_due(state, now), command=self.command,
                                              changed_by=user), IN_CHANNEL
 

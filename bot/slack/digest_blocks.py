@@ -175,6 +175,7 @@ def schedule_status(channel: ChannelDigest, next_due: datetime | None, *, comman
     else:
         lines.append(f"*Digest:* {b.escape_mrkdwn(s.describe())}, at most {b.n_papers(channel.max_papers)}"
                      + (", posts a note on quiet days" if channel.post_empty else ", nothing on quiet days") + ".")
+    lines.append(f"*Strictness:* {b.escape_mrkdwn(channel.describe_strictness())}")
     lines.append(f"*Sources:* {sources_text(channel.sources)}")
     if channel.paused:
         lines.append(f":warning: Paused: {gone_text(channel.paused, command)}")
@@ -188,7 +189,8 @@ def schedule_status(channel: ChannelDigest, next_due: datetime | None, *, comman
     text = "\n".join(lines)
     return b.message(text, [b.section(text), b.context(
         f"Change: {b.code(command + ' schedule 09:00 Europe/Berlin weekdays')} · "
-        f"{b.code(command + ' schedule max 5')} · {b.code(command + ' schedule off')} · "
+        f"{b.code(command + ' schedule max 5')} · {b.code(command + ' schedule strict')} · "
+        f"{b.code(command + ' schedule off')} · "
         f"{b.code(command + ' sources hf cs.LG')}")])
 
 
