@@ -1,10 +1,12 @@
-"""The real arXiv records of ../shared/corpora as paperbot records, for the relevance evaluations.
+"""The real arXiv records (tests/relevance/corpus, a copy of ../shared/corpora) as paperbot records, for the
+relevance evaluations and tests.
 
-`PAPERBOT_CORPUS` overrides the path. Every record gets the same fixed `first_seen`, so runs build identical
-indexes (ties broken by date rank the same every time)."""
+`PAPERBOT_CORPUS` overrides the path (.jsonl or .jsonl.gz). Every record gets the same fixed `first_seen`, so
+runs build identical indexes (ties broken by date rank the same every time)."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import sys
@@ -16,13 +18,15 @@ if str(ROOT) not in sys.path:
 
 from bot.papers import PaperRecord, new_record  # noqa: E402
 
-CORPUS = Path(os.environ.get("PAPERBOT_CORPUS") or ROOT.parent / "shared" / "corpora" / "arxiv-2025-05.jsonl")
+CORPUS = Path(os.environ.get("PAPERBOT_CORPUS") or ROOT / "tests" / "relevance" / "corpus" / "arxiv-2025-05.jsonl.gz")
+VECTORS = ROOT / "tests" / "relevance" / "corpus" / "vectors.bin"  # the corpus's paper vectors (bench/embed_corpus.py)
 SEEN_AT = "2025-06-01T00:00:00Z"
 
 
 def load_records(path: Path = CORPUS) -> list[PaperRecord]:
     records = []
-    with path.open(encoding="utf-8") as handle:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as handle:
         for line in handle:
             if not line.strip():
                 continue

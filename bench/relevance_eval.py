@@ -1,9 +1,11 @@
 """Topic relevance on real arXiv records: precision and recall of the digest's topic matcher per topic.
 
-Builds paperbot's real search index (bot.search.SearchIndex) from the corpus records, made the way
-ingest makes them (bot.papers.new_record), matches every labelled topic of tests/relevance/topics.json
-the way the digest does (bot/digest/service.py `_match`: `index.match(topic)`; a topic the query parser
-refuses matches nothing) and scores the matched paper ids against tests/relevance/topics_labels.jsonl:
+Builds paperbot's real search index (bot.search.SearchIndex) and relevance engine (bot.relevance: the
+corpus's stored paper vectors, tests/relevance/corpus/vectors.bin, and acronyms learned from the corpus)
+from the corpus records, made the way ingest makes them (bot.papers.new_record), matches every labelled
+topic of tests/relevance/topics.json the way a digest does (bot.relevance.matcher.TopicMatcher at the
+"normal" strictness, or `--min`; `--lexical` without vectors; `--baseline` the old `index.match`) and
+scores the matched paper ids against tests/relevance/topics_labels.jsonl:
 
 - precision: matched papers judged relevant / matched papers (1.0 when nothing is matched);
 - recall: relevant papers matched / relevant papers.
@@ -31,9 +33,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from real_corpus import CORPUS, load_records  # noqa: E402
+from real_corpus import CORPUS, VECTORS, load_records  # noqa: E402
 
+from bot.digest.settings import STRICTNESS  # noqa: E402
 from bot.papers import PaperRecord  # noqa: E402
+from bot.relevance.engine import Relevance  # noqa: E402
+from bot.relevance.matcher import TopicMatcher  # noqa: E402
+from bot.relevance.vectors import PaperVectors  # noqa: E402
 from bot.search import QueryError, SearchIndex  # noqa: E402
 
 TOPICS = ROOT / "tests" / "relevance" / "topics.json"
@@ -67,12 +73,45 @@ def load_labels(topics_path: Path, labels_path: Path) -> list[dict[str, Any]]:
     return out
 
 
-def match(index: SearchIndex, topic: str) -> set[str]:
-    """Paper ids the digest would count as matching `topic` (bot/digest/service.py `_match`)."""
-    try:
-        return {hit.paper["id"] for hit in index.match(topic)}
-    except QueryError:
-        return set()
+def open_relevance(records: list[PaperRecord], *, lexical: bool = False, fitting: bool = False) -> Relevance:
+    """The relevance engine over the corpus: its stored vectors (unless `lexical`) and learned acronyms.
+    `fitting`: with a blank topic model (bench/fit_topic_model.py reads features only)."""
+    from bot.relevance.topic_scorer import FEATURES, TopicModel
+
+    blank = TopicModel((0.0,) * len(FEATURES), 0.0) if fitting else None
+    from bot.relevance.encoder import TextEncoder, bundled_model_dir
+    from bot.relevance.engine import PAPER_TOKENS
+
+    model = None if lexical else bundled_model_dir()
+    if model is None:
+        relevance = Relevance(encoder=None, vectors=None, model=blank, lexical_model=blank)
+    else:
+        encoder = TextEncoder(model, max_tokens=PAPER_TOKENS)
+        vectors = PaperVectors(encoder.dimensions, encoder.name, VECTORS)
+        if len(vectors) < len(records):
+            raise SystemExit(f"{VECTORS} lacks vectors: run bench/embed_corpus.py")
+        relevance = Relevance(encoder=encoder, vectors=vectors, model=blank, lexical_model=blank)
+    relevance.learn(records)
+    return relevance
+
+
+class Matcher:
+    """Paper ids a digest would count as matching a topic."""
+
+    def __init__(self, index: SearchIndex, records: list[PaperRecord], *, minimum: float, baseline: bool,
+                 lexical: bool) -> None:
+        self.index, self.minimum, self.baseline = index, minimum, baseline
+        self.records = {r["id"]: r for r in records}
+        self.topic_matcher = None if baseline else TopicMatcher(index, open_relevance(records, lexical=lexical))
+
+    def __call__(self, topic: str) -> set[str]:
+        try:
+            if self.topic_matcher is None:
+                return {hit.paper["id"] for hit in self.index.match(topic)}
+            found = self.topic_matcher.match(topic, self.records)
+        except QueryError:
+            return set()
+        return {pid for pid, m in found.items() if m.probability >= self.minimum}
 
 
 def score(matched: set[str], relevant: set[str]) -> dict[str, Any]:
@@ -85,10 +124,10 @@ def score(matched: set[str], relevant: set[str]) -> dict[str, Any]:
     }
 
 
-def evaluate(index: SearchIndex, topics: list[dict[str, Any]]) -> dict[str, Any]:
+def evaluate(match: Matcher, topics: list[dict[str, Any]]) -> dict[str, Any]:
     per_topic = []
     for t in topics:
-        result = score(match(index, t["topic"]), t["relevant"])
+        result = score(match(t["topic"]), t["relevant"])
         per_topic.append({"topic": t["topic"], "split": t["split"], "judged": t["judged"], **result})
     macro = {}
     for split in SPLITS:
@@ -129,13 +168,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--misses", action="store_true", help="list dev false positives and negatives")
     parser.add_argument("--corpus", type=Path, default=CORPUS)
+    parser.add_argument("--min", type=float, default=STRICTNESS["normal"], help="minimum probability")
+    parser.add_argument("--lexical", action="store_true", help="without paper vectors (no embedding model)")
+    parser.add_argument("--baseline", action="store_true", help="the old matcher (index.match)")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
     records = load_records(args.corpus)
     topics = load_labels(TOPICS, LABELS)
     index = SearchIndex.build(records, workers=1)
-    report = evaluate(index, topics)
+    report = evaluate(Matcher(index, records, minimum=args.min, baseline=args.baseline, lexical=args.lexical),
+                      topics)
     report["corpus"] = {"path": str(args.corpus), "papers": len(records)}
     report["seconds"] = round(time.perf_counter() - started, 2)
 

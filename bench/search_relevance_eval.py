@@ -1,8 +1,9 @@
 """Search relevance on real arXiv records: MRR@5 and recall@10 of `/papers search` per query kind.
 
 Builds paperbot's real search index (bot.search.SearchIndex) from the corpus records, made the way
-ingest makes them (bot.papers.new_record), runs every labelled query of tests/relevance/search_queries.json
-as `/papers search` does (the first page is 5 results; the next page is 5 more) and scores the ranking:
+ingest makes them (bot.papers.new_record), with the relevance engine's closeness in meaning (the corpus's
+stored vectors; `--lexical`: without them, as a paperbot without the embedding model searches), runs
+every labelled query of tests/relevance/search_queries.json as `/papers search` does (the first page is 5 results; the next page is 5 more) and scores the ranking:
 
 - MRR@5: 1/rank of the first relevant paper within the top 5 (the first Slack page), 0 otherwise;
 - recall@10: the share of a query's relevant papers found in the top 10 (the first two pages);
@@ -112,12 +113,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="list queries with no relevant paper in the top 5, with what ranked there "
                              "(dev only, unless --split test is given: do not tune on test)")
     parser.add_argument("--split", choices=SPLITS, default="dev", help="which half --misses lists (default dev)")
+    parser.add_argument("--lexical", action="store_true", help="without paper vectors (no embedding model)")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
     records = load_records(args.corpus)
     queries = load_queries(args.queries)
     index = SearchIndex.build(records, workers=1)
+    if not args.lexical:
+        from relevance_eval import open_relevance
+
+        index.semantic = open_relevance(records)
     built = time.perf_counter() - started
     titles = {r["id"]: r["title"] for r in records}
     missing = sorted({pid for q in queries for pid in q["relevant"] if pid not in titles})

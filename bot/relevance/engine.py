@@ -1,0 +1,185 @@
+"""The relevance engine: paper vectors kept up to date, topics scored against papers, queries embedded.
+
+Without an embedding model (not installed, or `PAPERBOT_EMBEDDINGS=off`) everything still works on the
+lexical evidence alone (stems, acronyms, phrases); the topic model has a fit for that case too.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from bot.papers import PaperRecord
+from bot.relevance.acronyms import AcronymTable
+from bot.relevance.encoder import TextEncoder, paper_text
+from bot.relevance.topic_scorer import (
+    PreparedTopic,
+    TopicModel,
+    TopicScore,
+    features,
+    prepare,
+)
+from bot.relevance.vectors import PaperVectors
+from bot.relevance.words import StemmedText
+
+log = logging.getLogger(__name__)
+
+VECTORS_FILE = "vectors.bin"
+PAPER_TOKENS = 48  # a paper's vector reads its title and the start of its abstract
+NEIGHBOURHOOD = 20  # nearest archive papers whose centroid stands for the topic as the archive writes it
+BASELINE_SAMPLE = 2000  # archive vectors a topic's similarity is compared with (its z-score)
+EMBED_BATCH = 64
+_TOPIC_CACHE = 512
+_TEXT_CACHE = 50_000
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, x))))
+
+
+class Relevance:
+    def __init__(self, *, encoder: TextEncoder | None, vectors: PaperVectors | None,
+                 acronyms: AcronymTable | None = None, model: TopicModel | None = None,
+                 lexical_model: TopicModel | None = None) -> None:
+        self.encoder = encoder
+        self.vectors = vectors if encoder is not None else None
+        self.acronyms = acronyms or AcronymTable()
+        self.model = model or TopicModel.load()
+        self.lexical_model = lexical_model or TopicModel.load(kind="lexical")
+        self._topics: OrderedDict[str, PreparedTopic] = OrderedDict()
+        self._texts: OrderedDict[str, StemmedText] = OrderedDict()
+        self._lock = threading.Lock()
+        self._embed_lock = threading.Lock()
+
+    @classmethod
+    def open(cls, model_dir: Path | None, data_dir: Path | None, *, read_only: bool = False) -> Relevance:
+        encoder = None
+        vectors = None
+        if model_dir is not None:
+            encoder = TextEncoder(model_dir, max_tokens=PAPER_TOKENS)
+            path = data_dir / VECTORS_FILE if data_dir is not None else None
+            vectors = PaperVectors(encoder.dimensions, encoder.name, path, read_only=read_only)
+        return cls(encoder=encoder, vectors=vectors)
+
+    @property
+    def semantic(self) -> bool:
+        return self.encoder is not None and self.vectors is not None
+
+    # ---- keeping up with the archive -----------------------------------------------------------------
+
+    def learn(self, records: Iterable[PaperRecord]) -> None:
+        """Learn acronym definitions from papers' titles and abstracts."""
+        self.acronyms.learn(f"{r.get('title') or ''} {r.get('abstract') or ''}" for r in records)
+
+    def embed_missing(self, records: Sequence[PaperRecord],
+                      stop: Callable[[], bool] = lambda: False) -> int:
+        """Compute and store vectors of the papers that have none; returns how many were computed."""
+        if self.encoder is None or self.vectors is None:
+            return 0
+        done = 0
+        with self._embed_lock:  # one embedding run at a time: they would compete for the same two cores
+            todo = [r for r in records if r["id"] not in self.vectors]
+            for start in range(0, len(todo), EMBED_BATCH):
+                if stop():
+                    break
+                batch = todo[start:start + EMBED_BATCH]
+                began = time.perf_counter()
+                vectors = self.encoder.encode([paper_text(r.get("title") or "", r.get("abstract") or "")
+                                               for r in batch])
+                self.vectors.add([r["id"] for r in batch], vectors)
+                done += len(batch)
+                log.debug("vectors.embedded papers=%d ms=%.0f", len(batch), 1000 * (time.perf_counter() - began))
+        return done
+
+    # ---- topics ----------------------------------------------------------------------------------------
+
+    def prepared(self, topic: str, words: Sequence[str]) -> PreparedTopic:
+        key = f"{topic}\x00{len(self.acronyms)}\x00{len(self.vectors) // 1000 if self.vectors else 0}"
+        with self._lock:
+            found = self._topics.get(key)
+            if found is not None:
+                self._topics.move_to_end(key)
+                return found
+        prepared = prepare(words, self.acronyms, topic)
+        if self.encoder is not None and self.vectors is not None and len(self.vectors):
+            prepared.vector = self.encoder.encode([topic])[0]
+            sample = self.vectors.sample(BASELINE_SAMPLE)
+            baseline = sample @ prepared.vector
+            if len(baseline) >= 20:
+                prepared.semantic_mean = float(baseline.mean())
+                prepared.semantic_std = float(max(baseline.std(), 0.02))
+                # The topic as the archive writes about it: the centroid of its nearest papers.
+                nearest = [pid for pid, _ in self.vectors.nearest(prepared.vector, NEIGHBOURHOOD)]
+                found, _ = self.vectors.get(nearest)
+                centroid = found.mean(axis=0)
+                prepared.centroid = (centroid / max(float(np.linalg.norm(centroid)), 1e-9)).astype(np.float32)
+                around = sample @ prepared.centroid
+                prepared.centroid_mean = float(around.mean())
+                prepared.centroid_std = float(max(around.std(), 0.02))
+        with self._lock:
+            self._topics[key] = prepared
+            if len(self._topics) > _TOPIC_CACHE:
+                self._topics.popitem(last=False)
+        return prepared
+
+    def _stemmed(self, record: PaperRecord) -> StemmedText:
+        key = record["id"]
+        with self._lock:
+            found = self._texts.get(key)
+        if found is not None:
+            return found
+        text = StemmedText.of(record.get("title") or "", record.get("abstract") or "")
+        with self._lock:
+            self._texts[key] = text
+            if len(self._texts) > _TEXT_CACHE:
+                self._texts.popitem(last=False)
+        return text
+
+    def feature_rows(self, topic: PreparedTopic, records: Sequence[PaperRecord]
+                     ) -> tuple[NDArray[np.float64], list[list[str]], list[float]]:
+        """The topic model's features per paper, the topic words each contains, and each cosine (0: none)."""
+        semantic: list[float | None] = [None] * len(records)
+        around: list[float | None] = [None] * len(records)
+        if topic.vector is not None and self.vectors is not None:
+            vectors, present = self.vectors.get([r["id"] for r in records])
+            cosines = (vectors @ topic.vector).tolist()
+            semantic = [c if p else None for c, p in zip(cosines, present.tolist(), strict=True)]
+            if topic.centroid is not None:
+                near = (vectors @ topic.centroid).tolist()
+                around = [c if p else None for c, p in zip(near, present.tolist(), strict=True)]
+        rows: list[list[float]] = []
+        found: list[list[str]] = []
+        for record, sim, near_sim in zip(records, semantic, around, strict=True):
+            row, words = features(topic, self._stemmed(record), sim, near_sim)
+            rows.append(row)
+            found.append(words)
+        return np.asarray(rows, dtype=np.float64).reshape(len(records), -1), found, [s or 0.0 for s in semantic]
+
+    def score(self, topic: PreparedTopic, records: Sequence[PaperRecord]) -> list[TopicScore]:
+        """How much each paper is about the topic (a probability), with the words that matched."""
+        if not records:
+            return []
+        matrix, found, cosines = self.feature_rows(topic, records)
+        with_vector = matrix[:, -1] > 0
+        logits = np.where(with_vector, self.model.logits(matrix), self.lexical_model.logits(matrix))
+        return [TopicScore(r["id"], _sigmoid(z), z, tuple(w), c)
+                for r, z, w, c in zip(records, logits.tolist(), found, cosines, strict=True)]
+
+    # ---- search ----------------------------------------------------------------------------------------
+
+    def similar(self, query: str, k: int) -> list[tuple[str, float]]:
+        """Papers whose vectors are nearest to the query's (cosine, best first)."""
+        if self.encoder is None or self.vectors is None or not len(self.vectors):
+            return []
+        return self.vectors.nearest(self.encoder.encode([query])[0], k)
+
+    def vectors_of(self, ids: Sequence[str]) -> tuple[NDArray[np.float32], NDArray[np.bool_]] | None:
+        return self.vectors.get(ids) if self.vectors is not None else None

@@ -1,0 +1,79 @@
+"""Keeps the relevance engine up with the archive, off the request path.
+
+The archive calls `changed` after each write (cheap: the records are queued); one background thread learns
+acronyms from them and computes the vectors of papers that have none. At start-up the whole archive is
+queued once: acronyms are learned again (fast, not stored), and only papers without a stored vector are
+embedded (after an upgrade, or when the model changed), newest first, while the bot already serves.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterable, Sequence
+
+from bot.papers import PaperRecord
+from bot.relevance.engine import Relevance
+
+log = logging.getLogger(__name__)
+
+_STOP = object()
+
+
+class RelevanceKeeper:
+    def __init__(self, relevance: Relevance) -> None:
+        self.relevance = relevance
+        self._queue: queue.Queue[object] = queue.Queue()
+        self._stopping = threading.Event()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._pending = 0
+        self._pending_lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="relevance-keeper", daemon=True)
+
+    def start(self, existing: Sequence[PaperRecord] = ()) -> None:
+        if existing:
+            newest_first = sorted(existing, key=lambda r: r.get("first_seen") or "", reverse=True)
+            self.changed(newest_first)
+        self._thread.start()
+
+    def changed(self, records: Iterable[PaperRecord]) -> None:
+        batch = list(records)
+        if not batch:
+            return
+        with self._pending_lock:
+            self._pending += 1
+            self._idle.clear()
+        self._queue.put(batch)
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait until everything queued so far is learned and embedded (tests, benchmarks)."""
+        return self._idle.wait(timeout)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stopping.set()
+        self._queue.put(_STOP)
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                return
+            assert isinstance(item, list)
+            try:
+                started = time.perf_counter()
+                self.relevance.learn(item)
+                embedded = self.relevance.embed_missing(item, stop=self._stopping.is_set)
+                if embedded:
+                    log.info("relevance.embedded papers=%d ms=%.0f", embedded, 1000 * (time.perf_counter() - started))
+            except Exception:  # keep serving on lexical evidence; the next change tries again
+                log.exception("relevance.keeper_failed papers=%d", len(item))
+            finally:
+                with self._pending_lock:
+                    self._pending -= 1
+                    if self._pending == 0:
+                        self._idle.set()
