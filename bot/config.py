@@ -72,6 +72,8 @@ class Settings:
     digest_post_empty: bool = False
     digest_strictness: Strictness = DEFAULT_STRICTNESS  # a level name (strict, normal, broad) or a minimum score
     post_interval: float = 1.0
+    not_relevant_emojis: tuple[str, ...] = ("-1",)  # reactions that mark a posted paper not relevant (:-1:)
+    embeddings: str = "auto"  # "auto" (the bundled model if installed), "off", or a model folder
 
     def require_slack(self) -> None:
         """Fail unless the Slack credentials needed to serve are present and well-formed."""
@@ -183,6 +185,18 @@ def _strictness(env: Mapping[str, str], name: str) -> Strictness:
         raise ConfigError(name, "strict, normal, broad or a minimum score from 0 to 1 (0.6 or 60%)", raw) from None
 
 
+def _embeddings(env: Mapping[str, str], name: str) -> str:
+    """`auto`, `off`, or a folder holding a sentence-transformers BERT model (config.json, model.safetensors,
+    tokenizer.json)."""
+    value = _get(env, name) or "auto"
+    if value.lower() in ("auto", "off"):
+        return value.lower()
+    folder = Path(value).expanduser()
+    if not (folder / "model.safetensors").is_file() or not (folder / "tokenizer.json").is_file():
+        raise ConfigError(name, "auto, off, or a folder with model.safetensors and tokenizer.json", value)
+    return str(folder)
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read settings from `env` (default: the process environment, after loading `.env`)."""
     if env is None:
@@ -212,6 +226,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if not save_emojis:
         raise ConfigError("PAPERBOT_SAVE_EMOJI", "a comma-separated list of emoji names", emojis_raw)
 
+    not_relevant_raw = _get(env, "PAPERBOT_NOT_RELEVANT_EMOJI") or "-1"
+    not_relevant_emojis = tuple(e.strip().strip(":") for e in not_relevant_raw.split(",") if e.strip().strip(":"))
+    if not not_relevant_emojis:
+        raise ConfigError("PAPERBOT_NOT_RELEVANT_EMOJI", "a comma-separated list of emoji names", not_relevant_raw)
+    if both := sorted(set(not_relevant_emojis) & set(save_emojis)):
+        raise ConfigError("PAPERBOT_NOT_RELEVANT_EMOJI", "emoji names that are not also in PAPERBOT_SAVE_EMOJI",
+                          ",".join(both))
+
     command = _get(env, "PAPERBOT_COMMAND") or "/papers"
     if not command.startswith("/") or len(command) < 2 or " " in command:
         raise ConfigError("PAPERBOT_COMMAND", "a slash command such as /papers", command)
@@ -222,6 +244,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         digest_post_empty=_flag(env, "PAPERBOT_DIGEST_POST_EMPTY", False),
         digest_strictness=_strictness(env, "PAPERBOT_DIGEST_STRICTNESS"),
         post_interval=_number(env, "PAPERBOT_POST_INTERVAL", 1.0, minimum=0, maximum=60),
+        embeddings=_embeddings(env, "PAPERBOT_EMBEDDINGS"),
         slack_bot_token=_get(env, "SLACK_BOT_TOKEN"),
         slack_signing_secret=_get(env, "SLACK_SIGNING_SECRET"),
         slack_app_token=_get(env, "SLACK_APP_TOKEN"),
@@ -239,5 +262,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         log_level=log_level,
         admins=admins,
         save_emojis=save_emojis,
+        not_relevant_emojis=not_relevant_emojis,
         command=command,
     )

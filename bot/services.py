@@ -29,12 +29,18 @@ from bot.digest.scheduler import DigestScheduler
 from bot.digest.service import DigestService, Poster
 from bot.digest.settings import DigestOptions
 from bot.ingest import ingest
+from bot.relevance import open_relevance
+from bot.relevance.engine import Relevance
+from bot.relevance.feedback import ChannelFeedback
+from bot.relevance.keeper import RelevanceKeeper
+from bot.relevance.matcher import TopicMatcher
 from bot.saves import ReactionSaver
 from bot.sources import Sources, build_sources
 from bot.store.tinydb.archive import Archive
 from bot.store.tinydb.channels import Channels
 from bot.store.tinydb.digests import DigestLedger
 from bot.store.tinydb.events import RecentEvents
+from bot.store.tinydb.feedback import FeedbackStore
 from bot.store.tinydb.files import DataDir
 from bot.store.tinydb.posts import PostLedger
 from bot.store.tinydb.saves import Saves
@@ -79,9 +85,18 @@ class Repositories:
     def saves(self) -> Saves:
         return Saves(self.data_dir.store("saves"))
 
+    @functools.cached_property
+    def feedback(self) -> FeedbackStore:
+        return FeedbackStore(self.data_dir.store("feedback"))
+
+    @functools.cached_property
+    def channel_feedback(self) -> ChannelFeedback:
+        """Each channel's "not relevant" marks and labelled examples, over posts, saves and feedback."""
+        return ChannelFeedback(self.posts, self.saves, self.feedback)
+
     def load_all(self) -> None:
         """Build every repository now: what `paperbot run` loads at start-up, in the same order."""
-        for name in ("archive", "channels", "posts", "digest_ledger", "saves"):
+        for name in ("archive", "channels", "posts", "digest_ledger", "saves", "feedback"):
             getattr(self, name)
 
     def close(self) -> None:
@@ -105,11 +120,15 @@ class Services:
     posts: PostLedger
     digest_ledger: DigestLedger
     saves: Saves
+    feedback: FeedbackStore
+    channel_feedback: ChannelFeedback
     reaction_saver: ReactionSaver
     events: RecentEvents
     sources: Sources
     digests: DigestService
     scheduler: DigestScheduler
+    relevance: Relevance
+    keeper: RelevanceKeeper
 
     @classmethod
     def open(cls, settings: Settings, *, poster: Poster | None = None, clock: Clock = utc_now,
@@ -123,20 +142,30 @@ class Services:
             stores.load_all()
             archive = stores.archive
             index = SearchIndex.from_archive(archive)
+            relevance = open_relevance(settings.embeddings, settings.data_dir)
+            index.semantic = relevance
+            keeper = RelevanceKeeper(relevance)
+            archive.subscribe(keeper.changed)
+            keeper.start(archive.snapshot())
             sources = build_sources(settings)
             ingest_fn = make_ingest(sources, archive)
             # One ingest status for the scheduler and `/papers digest`: an empty digest waits for the papers.
             digests = DigestService(archive=archive, index=index, channels=stores.channels,
                                     ledger=stores.digest_ledger, posts=stores.posts, options=stores.options,
-                                    poster=poster, ingest_status=IngestStatus(), ingest=ingest_fn, clock=clock)
+                                    poster=poster, ingest_status=IngestStatus(), ingest=ingest_fn,
+                                    matcher=TopicMatcher(index, relevance), clock=clock)
             services = cls(
                 settings=settings, data_dir=data_dir, archive=archive, index=index, channels=stores.channels,
                 posts=stores.posts, digest_ledger=stores.digest_ledger, saves=stores.saves,
+                feedback=stores.feedback, channel_feedback=stores.channel_feedback,
                 reaction_saver=ReactionSaver(stores.saves, stores.posts, settings.save_emojis), events=RecentEvents(),
                 sources=sources, digests=digests,
                 scheduler=DigestScheduler(digests, ingest=ingest_fn, clock=clock),
+                relevance=relevance, keeper=keeper,
             )
         except BaseException:
+            if "keeper" in locals():
+                keeper.stop()
             data_dir.close()
             raise
         log.info("services.open path=%s papers=%d ms=%d", settings.data_dir, len(archive),
@@ -153,6 +182,7 @@ class Services:
         return cls.open(settings, poster=SlackPoster(client, command=settings.command), **kwargs)
 
     def close(self) -> None:
+        self.keeper.stop()
         self.data_dir.close()
 
     def __enter__(self) -> Services:
@@ -211,13 +241,23 @@ class ReadOnlyServices(Repositories):
     def index(self) -> SearchIndex:
         from bot.search import SearchIndex
 
-        return SearchIndex.build(self.archive.snapshot())
+        index = SearchIndex.build(self.archive.snapshot())
+        index.semantic = self.relevance
+        return index
+
+    @functools.cached_property
+    def relevance(self) -> Relevance:
+        """The running bot's stored vectors (read, never written) and acronyms learned from the archive."""
+        relevance = open_relevance(self.settings.embeddings, self.settings.data_dir, read_only=True)
+        relevance.learn(self.archive.snapshot())
+        return relevance
 
     @functools.cached_property
     def digests(self) -> DigestService:
         """A digest service that can plan and preview, never post (it has no poster)."""
         return DigestService(archive=self.archive, index=self.index, channels=self.channels,
-                             ledger=self.digest_ledger, posts=self.posts, options=self.options)
+                             ledger=self.digest_ledger, posts=self.posts, options=self.options,
+                             matcher=TopicMatcher(self.index, self.relevance))
 
     def __enter__(self) -> ReadOnlyServices:
         return self

@@ -25,6 +25,9 @@ from bot.logs import NOISY_LOGGERS
 
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS_PREFIXES = ("SLACK_", "PAPERBOT_", "HF_", "ARXIV_", "PORT")  # every variable bot/config.py reads
+# Tests run without the embedding model unless they ask for it (PAPERBOT_EMBEDDINGS=auto): each bot would load
+# it and embed its papers in the background, which costs seconds and makes a match depend on timing.
+TEST_DEFAULTS = {"PAPERBOT_EMBEDDINGS": "off"}
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,7 @@ def settings_environment(monkeypatch: pytest.MonkeyPatch, env: Mapping[str, str]
         for name in list(os.environ):
             if name.startswith(SETTINGS_PREFIXES):
                 patch.delenv(name)
-        for name, value in env.items():
+        for name, value in {**TEST_DEFAULTS, **env}.items():
             patch.setenv(name, value)
         patch.chdir(cwd)
         before = set(os.environ)
@@ -106,7 +109,7 @@ def process_env(env: Mapping[str, str], cwd: Path) -> dict[str, str]:
     """The environment of a `python -m bot` process in `cwd` whose settings variables are exactly `env`."""
     _empty_dotenv(cwd)
     clean = {k: v for k, v in os.environ.items() if not k.startswith(SETTINGS_PREFIXES)}
-    return {**clean, "PYTHONPATH": str(ROOT), **env}
+    return {**clean, "PYTHONPATH": str(ROOT), **TEST_DEFAULTS, **env}
 
 
 def run_process(*argv: str, env: Mapping[str, str], cwd: Path, timeout: float = 60) -> Completed:

@@ -20,6 +20,7 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 import orjson
+from cli_runner import TEST_DEFAULTS
 from local_http import LocalHTTPServer, Reply, Seen
 
 from bot.config import Settings, load_settings
@@ -54,6 +55,7 @@ class FakeSources(LocalHTTPServer):
     def env(self, data_dir: Path, **overrides: str) -> dict[str, str]:
         """Environment for a paperbot process talking to this server (fast: no delay, quick retries)."""
         return {
+            **TEST_DEFAULTS,
             "HF_API_URL": self.hf_api_url,
             "ARXIV_API_URL": self.arxiv_api_url,
             "PAPERBOT_DATA_DIR": str(data_dir),

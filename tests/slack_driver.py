@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import requests
+from cli_runner import TEST_DEFAULTS
 from slack_emulator import SlackEmulator
 
 
@@ -221,6 +222,7 @@ def start_stack(data_dir: Any, papers: list[dict[str, Any]] = (), *, env: dict[s
 
     slack = slack or SlackEmulator().start()
     settings = load_settings({
+        **TEST_DEFAULTS,
         "SLACK_BOT_TOKEN": slack.bot_token,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_API_URL": slack.api_url,

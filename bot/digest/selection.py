@@ -33,6 +33,7 @@ class Pick:
     paper_id: str
     score: float
     topic: str
+    why: str = ""  # why it matched, for people fixing their topics ("words: knot, invariant"; "similar to …")
 
 
 @dataclass(frozen=True)
@@ -89,18 +90,18 @@ def _recency(record: PaperRecord) -> float:
     return 0.0
 
 
-def rank(best: dict[str, tuple[float, str]], records: Mapping[str, PaperRecord]) -> list[Pick]:
+def rank(best: Mapping[str, tuple[float, str, str]], records: Mapping[str, PaperRecord]) -> list[Pick]:
     """Order matches: strength tier (10 % steps of the best score), then upvotes, then recency, then id."""
     if not best:
         return []
-    top = max(score for score, _ in best.values()) or 1.0
+    top = max(score for score, _, _ in best.values()) or 1.0
 
     def key(pid: str) -> tuple[int, int, float, float, str]:
-        score, _ = best[pid]
+        score = best[pid][0]
         record = records.get(pid)
         upvotes = record.get("upvotes") if record is not None else None
         tier = min(10, int(10 * score / top + 1e-9))
         recency = _recency(record) if record is not None else 0.0
         return (-tier, -(upvotes if isinstance(upvotes, int) else 0), -recency, -score, pid)
 
-    return [Pick(pid, best[pid][0], best[pid][1]) for pid in sorted(best, key=key)]
+    return [Pick(pid, *best[pid]) for pid in sorted(best, key=key)]

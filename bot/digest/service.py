@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time as _time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import partial
@@ -23,8 +23,10 @@ from bot.digest.due import IngestFn, ingest_request
 from bot.digest.readiness import RECENT_ATTEMPT, IngestStatus, Readiness
 from bot.digest.selection import TOPIC_COUNT_DAYS, CandidatePool, MatchIndex, Pick, Plan, TopicCount, rank
 from bot.digest.settings import ChannelDigest, DigestOptions
+from bot.digest.strictness import min_score
 from bot.digest.trial import Trial, TrialMatch, topic_words, words_found
 from bot.papers import PaperRecord
+from bot.relevance.matcher import TopicMatcher
 from bot.search.models import QueryError
 from bot.search.query import parse_query
 from bot.store.documents import DigestDoc
@@ -95,10 +97,12 @@ class DigestService:
     def __init__(self, *, archive: ArchiveRepository, index: MatchIndex, channels: ChannelRepository,
                  ledger: DigestLedgerRepository, posts: PostLedgerRepository, options: DigestOptions,
                  poster: Poster | None = None, ingest_status: IngestStatus | None = None,
-                 ingest: IngestFn | None = None,
+                 ingest: IngestFn | None = None, matcher: TopicMatcher | None = None,
                  clock: Clock = utc_now, sleep: Callable[[float], None] | None = None) -> None:
         self.archive = archive
         self.index = index
+        # Topic relevance (stems, acronyms, meaning) with strictness; without it, the search index's match.
+        self.matcher = matcher
         self.channel_settings = channels
         self.ledger = ledger
         self.posts = posts
@@ -158,18 +162,19 @@ class DigestService:
                                                         self.posts.papers_in(channel.channel))
                       for channel, _ in items}
         union = frozenset().union(*candidates.values())  # a frozenset: the index caches its slots across topics
-        hits: dict[str, dict[str, float]] = {}
+        hits: dict[str, dict[str, tuple[float, str]]] = {}
         for channel, _ in items:
             for topic in channel.topics:
                 if topic_key(topic) not in hits:
-                    hits[topic_key(topic)] = self._match(topic, union)
+                    hits[topic_key(topic)] = self._match(topic, union, pool.records)
         for channel, day in items:
             new = candidates[channel.channel]
-            best: dict[str, tuple[float, str]] = {}
+            minimum = self._minimum(channel)
+            best: dict[str, tuple[float, str, str]] = {}
             for topic in channel.topics:
-                for pid, score in hits[topic_key(topic)].items():
-                    if pid in new and (pid not in best or score > best[pid][0]):
-                        best[pid] = (score, topic)
+                for pid, (score, why) in hits[topic_key(topic)].items():
+                    if pid in new and score >= minimum and (pid not in best or score > best[pid][0]):
+                        best[pid] = (score, topic, why)
             ranked = rank(best, pool.records)
             plans[(channel.channel, day)] = Plan(
                 channel=channel.channel, day=day, since=sinces[channel.channel], planned_at=now,
@@ -179,20 +184,31 @@ class DigestService:
                  (_time.perf_counter() - started) * 1000)
         return plans
 
-    def _match(self, topic: str, paper_ids: Collection[str], *, quiet: bool = True) -> dict[str, float]:
+    def _minimum(self, channel: ChannelDigest) -> float:
+        """The channel's strictness; the search index's own match has its bar built in."""
+        return channel.min_score if self.matcher is not None else 0.0
+
+    def _match(self, topic: str, paper_ids: Collection[str], records: Mapping[str, PaperRecord], *,
+               quiet: bool = True) -> dict[str, tuple[float, str]]:
+        """Papers of `paper_ids` the topic may match: (score, why) each. With the relevance matcher the score
+        is the probability that the paper is about the topic (strictness is applied by the caller)."""
         if not paper_ids:
             return {}
         try:
-            found = self.index.match(topic, paper_ids=paper_ids)
+            if self.matcher is not None:
+                found = self.matcher.match(topic, {pid: records[pid] for pid in paper_ids if pid in records})
+                return {pid: (round(m.probability, 4), m.why(topic)) for pid, m in found.items()}
+            hits = self.index.match(topic, paper_ids=paper_ids)
         except QueryError as exc:  # a topic the query parser refuses must not stop every other channel
             if not quiet:
                 raise
             log.warning('digest.topic_error topic="%s" error=%r', topic.replace('"', "'"), exc)
             return {}
-        scores: dict[str, float] = {}
-        for hit in found:
+        scores: dict[str, tuple[float, str]] = {}
+        for hit in hits:
             pid = hit.paper["id"]
-            scores[pid] = max(hit.score, scores.get(pid, 0.0))
+            if hit.score > scores.get(pid, (0.0, ""))[0]:
+                scores[pid] = (hit.score, "")
         return scores
 
     def preview(self, channel: ChannelDigest, now: datetime | None = None) -> tuple[Plan, bool]:
@@ -210,11 +226,14 @@ class DigestService:
         now = now or self.clock()
         since = now - timedelta(days=days)
         # A frozenset: the index caches its slots across the channel's topics.
-        ids = frozenset(CandidatePool(self.archive.arrived_since(since), since).for_channel(channel, since, (), ()))
+        pool = CandidatePool(self.archive.arrived_since(since), since)
+        ids = frozenset(pool.for_channel(channel, since, (), ()))
+        minimum = self._minimum(channel)
         counts = []
         for topic in channel.topics:
             try:
-                counts.append(TopicCount(topic, len(self._match(topic, ids, quiet=False))))
+                found = self._match(topic, ids, pool.records, quiet=False)
+                counts.append(TopicCount(topic, sum(1 for score, _ in found.values() if score >= minimum)))
             except QueryError as exc:  # a friendly sentence
                 counts.append(TopicCount(topic, 0, str(exc)))
         return counts
@@ -226,14 +245,16 @@ class DigestService:
         papers already posted or weighed by an earlier digest. Reads only; raises `QueryError` (a friendly
         sentence) for a topic the query parser refuses.
 
-        Learned preferences and per-channel strictness do not exist yet; when they do, they apply here (to the
-        scores before ranking), so a trial keeps showing what the channel's digest would pick.
+        With a channel its strictness applies, otherwise the operator's default strictness.
         """
         parsed = parse_query(topic, today=date.today())  # refuses a bad topic even when nothing is a candidate
         pool = CandidatePool(self.archive.arrived_since(since), since)
         ids = frozenset(pool.records if channel is None else pool.for_channel(channel, since, (), ()))
-        scores = self._match(topic, ids, quiet=False)
-        ranked = rank({pid: (score, topic) for pid, score in scores.items()}, pool.records)
+        scores = self._match(topic, ids, pool.records, quiet=False)
+        minimum = self._minimum(channel) if channel is not None else (
+            min_score(self.options.default_strictness) if self.matcher is not None else 0.0)
+        ranked = rank({pid: (score, topic, why) for pid, (score, why) in scores.items() if score >= minimum},
+                      pool.records)
         words = topic_words(parsed)
         matches = [TrialMatch(pick, pool.records[pick.paper_id], words_found(words, pool.records[pick.paper_id]))
                    for pick in ranked]

@@ -10,7 +10,7 @@ settings all read the same table and parse the same way.
 
 from __future__ import annotations
 
-STRICTNESS: dict[str, float] = {"strict": 0.7, "normal": 0.5, "broad": 0.3}
+STRICTNESS: dict[str, float] = {"strict": 0.45, "normal": 0.25, "broad": 0.12}
 DEFAULT_STRICTNESS = "normal"
 
 Strictness = str | float  # a level name of STRICTNESS, or a custom minimum score in [0, 1]

@@ -34,7 +34,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import numpy as np
 
@@ -75,6 +75,9 @@ RARE_WORD_BAR = 0.25  # match(): one abstract mention of a rare word is enough
 # would flood the digest.
 BROAD_WORD_SHARE = 0.15
 BROAD_WORD_BAR = 0.9
+SEMANTIC_CANDIDATES = 100  # papers nearest in meaning to a query that join its lexical matches
+SEMANTIC_FLOOR = 0.30  # below this cosine, closeness in meaning adds nothing
+SEMANTIC_WEIGHT = 1.0  # at cosine 1, as much as the best lexical match (see _blend)
 PHRASE_CHECKS = 400  # phrase candidates verified beyond the page before the total is estimated
 MAX_LIMIT = 100
 MAX_SLOTS = 1 << 31
@@ -366,14 +369,21 @@ class IdSlots:
         self._table.set(keys[~clash], slots[~clash])
 
 
+class SemanticNeighbours(Protocol):
+    def similar(self, query: str, k: int) -> list[tuple[str, float]]: ...
+
+
 class SearchIndex:
     """Search over paper records; see the module docstring. All public methods are thread-safe.
+
+    `semantic` (optional): papers close in meaning to a query's words join its lexical matches (`_blend`).
 
     `workers=2` (default) lets bulk adds use one helper thread next to the calling one; 1 uses none."""
 
     def __init__(self, *, workers: int = 2) -> None:
         self._lock = threading.RLock()
         self._workers = max(1, workers)
+        self.semantic: SemanticNeighbours | None = None
         self._reset()
 
     def _reset(self) -> None:
@@ -704,6 +714,7 @@ class SearchIndex:
         plan = _Plan(notes=list(parsed.notes))
         notes = plan.notes
         phrases = list(parsed.phrases)
+        compounds: set[int] = set()  # ids of phrases made from a hyphenated word rather than typed in quotes
         for word in parsed.words:
             if len(word.parts) > 1:
                 joined = self._vocab.lookup(stem(word.joined))
@@ -711,24 +722,32 @@ class SearchIndex:
                     plan.groups.append(self._group(word.text, [(joined, 1.0)]))
                 else:
                     phrases.append(Phrase(word.text, word.parts))  # `auto-encoder` as "auto encoder"
+                    compounds.add(id(phrases[-1]))
                 continue
             alternatives = self._resolve(word.parts[0], notes, exact=word.exact)
             if alternatives:
                 plan.groups.append(self._group(word.text, alternatives))
         for phrase in phrases:
             spelled = []
+            groups = []
             for w in phrase.words:
                 if stem(w) in STOP_STEMS:
                     spelled.append(w)
                     continue
                 alternatives = self._resolve(w, notes)
                 if not alternatives:
-                    plan.empty = True
                     break
-                plan.groups.append(self._group(w, alternatives, required=True))
+                groups.append(self._group(w, alternatives, required=True))
                 best = alternatives[0][0]
                 spelled.append(w if best == self._vocab.lookup(stem(w)) else self._vocab.spelling(best))
-            plan.phrases.append(WordsInOrder(spelled))
+            else:
+                plan.groups.extend(groups)
+                plan.phrases.append(WordsInOrder(spelled))
+                continue
+            # A quoted phrase with a word no paper has matches nothing; an unknown hyphenated word is left
+            # out like an unknown plain word (with its note), unless meaning is all the query has left.
+            if id(phrase) not in compounds or self.semantic is None:
+                plan.empty = True
         if len(parsed.sequence) > 1:
             plan.sequence = WordsInOrder(parsed.sequence)
         found = self._ids.slots(parsed.ids, self._records)
@@ -886,22 +905,53 @@ class SearchIndex:
         offset = max(0, int(offset))
         parsed = parse_query(query, today=date.today())
         started = time.perf_counter()
+        neighbours = self._neighbours(parsed)
         with self._lock:
             plan = self._plan(parsed, context)
-            page = self._run(parsed, plan, limit, offset)
+            page = self._run(parsed, plan, limit, offset, neighbours)
         log.debug("search.query chars=%d total=%d ms=%.1f", len(query), page.total,
                   1000 * (time.perf_counter() - started))
         return page
 
-    def _run(self, parsed: ParsedQuery, plan: _Plan, limit: int, offset: int) -> SearchPage:
+    def _neighbours(self, parsed: ParsedQuery) -> list[tuple[str, float]]:
+        """Papers nearest in meaning to the query's plain words (none for ids, filters or a single word, whose
+        lexical matches say it better)."""
+        if self.semantic is None or parsed.ids or len(parsed.sequence) < 2:
+            return []
+        try:
+            return self.semantic.similar(" ".join(parsed.sequence), SEMANTIC_CANDIDATES)
+        except Exception:  # a search without meaning is still a search
+            log.exception("search.semantic_failed")
+            return []
+
+    def _blend(self, plan: _Plan, scores: np.ndarray, neighbours: list[tuple[str, float]]) -> None:
+        """Add closeness in meaning to the lexical scores: a neighbour with cosine c gains
+        SEMANTIC_WEIGHT × (c − floor) / (1 − floor) × the best lexical score (or 1 when nothing matched by
+        words), so a paper that says the idea in other words can rank among those that use the query's words.
+        Filters and exclusions still hold."""
+        if not neighbours:
+            return
+        slots = self._ids.slots([pid for pid, _ in neighbours], self._records)
+        reference = float(scores.max()) if len(scores) and scores.max() > 0 else 1.0
+        for slot, (_, cosine) in zip(slots, neighbours, strict=True):
+            if slot is None or cosine <= SEMANTIC_FLOOR or not self._alive[slot]:
+                continue
+            if plan.mask is not None and not plan.mask[slot]:
+                continue
+            gain = SEMANTIC_WEIGHT * (cosine - SEMANTIC_FLOOR) / (1 - SEMANTIC_FLOOR) * reference
+            scores[slot] += np.float32(gain * self._prior[slot])
+
+    def _run(self, parsed: ParsedQuery, plan: _Plan, limit: int, offset: int,
+             neighbours: list[tuple[str, float]] | None = None) -> SearchPage:
         page = SearchPage(parsed.text, [], 0, offset, limit, plan.notes)
         if plan.empty:
             page.notes = list(dict.fromkeys(plan.notes))
             return page
         wanted = offset + limit
         scores: np.ndarray | None = None
-        if plan.groups:
-            scores = self._score(plan)
+        if plan.groups or (neighbours and parsed.words):
+            scores = self._score(plan) if plan.groups else np.zeros(len(self._records), dtype=np.float32)
+            self._blend(plan, scores, neighbours or [])
             checking = bool(plan.phrases or plan.excluded_phrases)
             order, total = self._ranked(plan, scores, wanted + (PHRASE_CHECKS if checking else 0))
             if checking:
@@ -1008,6 +1058,24 @@ class SearchIndex:
                     if (not plan.phrases and not plan.excluded_phrases) or self._phrases_ok(plan, slot)]
             hits.sort(key=lambda h: (-h[0], -int(self._date[h[1]]), h[1]))
             return [Hit(_copy(r), round(v, 4)) for v, s in hits if (r := self._records[s]) is not None]
+
+    def passing(self, parsed: ParsedQuery, paper_ids: Collection[str]) -> list[str] | None:
+        """Of `paper_ids`, those a topic's filters, exclusions and "quoted phrases" allow (its plain words
+        are not required here: topic scoring weighs them). None when the topic can match nothing."""
+        with self._lock:
+            plan = self._plan(ParsedQuery(parsed.text, phrases=parsed.phrases, excluded_words=parsed.excluded_words,
+                                          excluded_phrases=parsed.excluded_phrases, authors=parsed.authors,
+                                          categories=parsed.categories, has=parsed.has,
+                                          date_from=parsed.date_from, date_to=parsed.date_to,
+                                          saved=parsed.saved, channels=parsed.channels), None)
+            if plan.empty:
+                return None
+            among = self._restriction(paper_ids)
+            if plan.mask is not None:
+                among = among[plan.mask[among]]
+            checking = bool(plan.phrases or plan.excluded_phrases)
+            return [r["id"] for s in among.tolist() if (r := self._records[s]) is not None
+                    and (not checking or self._phrases_ok(plan, s))]
 
     def _restriction(self, paper_ids: Collection[str]) -> np.ndarray:
         """Sorted live slots of `paper_ids`. Cached for a frozenset (its hash is computed once), as a digest

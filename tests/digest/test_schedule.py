@@ -7,6 +7,7 @@ from datetime import UTC, datetime, time
 import pytest
 
 from bot.digest.schedule import EVERY_DAY, WEEKDAYS, Schedule, ScheduleError, parse_schedule_args, parse_time
+from bot.digest.strictness import STRICTNESS
 
 
 def utc(*args: int) -> datetime:
@@ -85,7 +86,8 @@ def test_a_bad_minimum_lists_the_valid_forms_in_one_line(text: str, says: str) -
         parse_schedule_args(text)
     message = str(refused.value)
     assert says in message and "\n" not in message
-    for form in ("“strict” (0.70)", "“normal” (0.50)", "“broad” (0.30)", "“min 0.6”", "“min 60%”"):
+    levels = [f"“{name}” ({score:.2f})" for name, score in STRICTNESS.items()]
+    for form in (*levels, "“min 0.6”", "“min 60%”"):
         assert form in message
     assert refused.value.example == "strict", "the reply's example is a strictness that works"
 

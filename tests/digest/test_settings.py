@@ -50,14 +50,16 @@ NOW = datetime(2024, 5, 17, 7, 0, tzinfo=UTC)
 def test_strictness_is_kept_across_restarts_next_to_the_other_settings(world: World) -> None:
     w = world
     c = w.service.channel("C3")
-    assert (c.strictness, c.min_score, c.strictness_label) == ("normal", STRICTNESS["normal"], "normal (0.50)")
+    label = f"normal ({STRICTNESS['normal']:.2f})"
+    assert (c.strictness, c.min_score, c.strictness_label) == ("normal", STRICTNESS["normal"], label)
     w.service.channel_settings.change_schedule("C3", "U0BOB", parse_schedule_args("8:15 weekdays max 5"), w.clock())
     w.service.channel_settings.change_schedule("C3", "U0BOB", parse_schedule_args("strict"), w.clock())
     w.restart()
     c = w.service.channel("C3")
     assert (c.strictness, c.min_score, c.schedule.describe(), c.max_papers) == (
         "strict", STRICTNESS["strict"], "08:15 Europe/Berlin, weekdays", 5), "the other settings are kept"
-    assert c.describe_strictness() == "strict (only papers scored 0.70 or more; a quiet day posts fewer)"
+    assert c.describe_strictness() == (f"strict (only papers scored {STRICTNESS['strict']:.2f} or more; "
+                                       "a quiet day posts fewer)")
 
     w.service.channel_settings.change_schedule("C3", "U0BOB", parse_schedule_args("min 62%"), w.clock())
     w.restart()

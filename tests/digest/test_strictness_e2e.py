@@ -11,9 +11,11 @@ from typing import Any
 import pytest
 from slack_driver import SlackStack, start_stack
 
+from bot.digest.strictness import STRICTNESS
+
 pytestmark = pytest.mark.e2e
 
-STRICT = "*Strictness:* strict (only papers scored 0.70 or more; a quiet day posts fewer)"
+STRICT = f"*Strictness:* strict (only papers scored {STRICTNESS['strict']:.2f} or more; a quiet day posts fewer)"
 
 
 def text_of(message: dict[str, Any]) -> str:
@@ -54,7 +56,8 @@ def test_schedule_strict_is_stored_announced_and_shown(stacks: Stacks, tmp_path:
     ask = first.driver.ask
     assert ask("watch diffusion", channel_id="C0LAB")["response_type"] == "in_channel"
     before = ask("schedule", channel_id="C0LAB")
-    assert "*Strictness:* normal (only papers scored 0.50 or more" in text_of(before), "the default is shown"
+    normal = f"*Strictness:* normal (only papers scored {STRICTNESS['normal']:.2f} or more"
+    assert normal in text_of(before), "the default is shown"
 
     announced = ask("schedule strict", channel_id="C0LAB")
     assert announced["response_type"] == "in_channel", "a settings change is announced to the channel"
@@ -71,7 +74,8 @@ def test_schedule_strict_is_stored_announced_and_shown(stacks: Stacks, tmp_path:
     # After a restart, with an operator default of broad: the channel keeps its own choice, others get broad.
     again = stacks.start(tmp_path / "data", env={"PAPERBOT_DIGEST_STRICTNESS": "broad"})
     assert STRICT in text_of(again.driver.ask("schedule", channel_id="C0LAB"))
-    assert "*Strictness:* broad (only papers scored 0.30" in text_of(again.driver.ask("schedule", channel_id="C0NEW"))
+    broad = f"*Strictness:* broad (only papers scored {STRICTNESS['broad']:.2f}"
+    assert broad in text_of(again.driver.ask("schedule", channel_id="C0NEW"))
     custom = again.driver.ask("schedule 8:30 weekdays min 62%", channel_id="C0LAB")
     assert "08:30 UTC, weekdays" in text_of(custom)
     assert "*Strictness:* custom 0.62 (only papers scored 0.62 or more; a quiet day posts fewer)" in text_of(custom)
