@@ -30,7 +30,7 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 
 from bot.config import Settings
-from bot.slack import blocks, commands, digest, export, home, links, reactions, reading_list, search, topics
+from bot.slack import blocks, commands, digest, export, feedback, home, links, reactions, reading_list, search, topics
 from bot.slack.channel_names import ChannelNames
 from bot.slack.plumbing import EPHEMERAL, new_ref
 from bot.slack.retry import retry_handlers
@@ -172,6 +172,7 @@ def _register_features(app: App, settings: Settings, services: Services) -> None
     reading_list.register(app, services, router, home_tab)
     export.register(app, services, router, channel_names)
     reactions.register(app, services)
+    feedback.register(app, services)
     links.register(app, services)
     if unbound := router.registry.unbound():
         raise RuntimeError(f"subcommands without a handler: {unbound}")

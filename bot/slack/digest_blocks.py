@@ -14,12 +14,15 @@ from typing import Any
 from bot.digest.readiness import Readiness
 from bot.digest.selection import Pick, Plan
 from bot.digest.settings import ChannelDigest
+from bot.papers import clean_text
 from bot.slack import blocks as b
+from bot.slack.feedback_blocks import not_relevant_button
 from bot.slack.paper_card import PaperLike, paper_blocks, paper_fallback, paper_links, paper_text, paper_title
 
 HEADER_TITLE_CHARS = 110
 PREVIEW_SHOWN = 15
 DIGEST_ABSTRACT_CHARS = 600
+WHY_CHARS = 300
 
 
 def header_block_id(day: date) -> str:
@@ -62,9 +65,15 @@ def digest_header(channel: ChannelDigest, day: date, items: Sequence[tuple[Paper
 
 
 def digest_paper(record: PaperLike, pick: Pick, position: int, total: int) -> b.Message:
-    """One paper of a digest (a thread reply): the paper with its Save button, and why it is here."""
+    """One paper of a digest (a thread reply): the paper with its Save and Not relevant buttons, and why it is
+    here (the pick's `why` when the ranking gave one, else the topic it matches)."""
     blocks = paper_blocks(record, abstract_chars=DIGEST_ABSTRACT_CHARS, share=False)  # it is in the channel
-    blocks.append(b.context(f"{position}/{total} · matches {b.quoted(pick.topic, 80)}"))
+    for block in blocks:
+        if block["type"] == "actions":
+            block["elements"].append(not_relevant_button(str(record.get("id", ""))))
+    why = clean_text(pick.why)
+    why = b.escape_mrkdwn(b.truncate_plain(why, WHY_CHARS)) if why else f"matches {b.quoted(pick.topic, 80)}"
+    blocks.append(b.context(f"{position}/{total} · {why}"))
     return b.message(f"{position}/{total}: {paper_fallback(record)}", blocks)
 
 

@@ -32,6 +32,7 @@ from bot.ingest import fetch_papers
 from bot.papers import find_arxiv_ids, normalize_arxiv_id
 from bot.saves import ReactionSaver
 from bot.slack import blocks, replies
+from bot.slack import feedback as not_relevant
 from bot.slack import save_blocks as sb
 from bot.slack.links import MAX_PAPERS_PER_MESSAGE, SeenInSlack, capped, message_text
 from bot.slack.paper_card import PaperLike, record_or_stub
@@ -127,7 +128,9 @@ class Reactions:
 
     def write(self, body: Mapping[str, Any]) -> dict[str, Any] | None:
         """The ack phase: the save (or the pending entry) on disk before Slack hears 200."""
-        summary = reaction_ack(self.saver, mapping(body.get("event")))
+        event = mapping(body.get("event"))
+        # Not a save reaction: perhaps a not-relevant one (one listener per event type: Bolt runs only one).
+        summary = reaction_ack(self.saver, event) or not_relevant.reaction_ack(self.services, event)
         if summary is not None and summary["kind"] == "pending":
             self.pending.put(summary["key"])
         return summary
@@ -135,6 +138,9 @@ class Reactions:
     def work(self, context: BoltContext) -> None:
         """After the ack: tell the user what their reaction did (pending ones answer when processed)."""
         summary = context.get(CONTEXT_KEY)
+        if isinstance(summary, dict) and summary["kind"] in not_relevant.REACTION_KINDS:
+            not_relevant.reaction_work(self.services, summary, self.ephemeral)
+            return
         if not isinstance(summary, dict) or summary["kind"] not in ("saved", "removed"):
             return
         user, channel = summary["user"], summary["channel"]
