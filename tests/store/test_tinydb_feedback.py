@@ -39,3 +39,21 @@ def test_a_bad_record_stops_the_load_naming_the_file_and_the_record(tmp_path: Pa
     (tmp_path / "feedback.json").write_bytes(orjson.dumps({"feedback": {"C1:x": {"channel": "C1", "user": "U1"}}}))
     with DataDir(tmp_path) as data, pytest.raises(CorruptStoreError, match=r"feedback\.json.*'C1:x'.*paper_id"):
         data.store("feedback")
+
+
+def test_a_process_killed_mid_write_leaves_every_acknowledged_mark(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    with DataDir(tmp_path) as data:
+        feedback = FeedbackStore(data.store("feedback"))
+        feedback.mark("C1", "2405.00001", "U1", via="button")
+
+        def killed(*args: object) -> None:
+            raise SystemExit("killed")  # the process dies inside the rewrite: nothing after this line runs
+
+        monkeypatch.setattr("os.replace", killed)
+        with pytest.raises(SystemExit):
+            feedback.mark("C1", "2405.00002", "U1", via="button")
+        monkeypatch.undo()
+        assert [f.paper_id for f in feedback.in_channel("C1")] == ["2405.00001"], "memory is what the file holds"
+    with DataDir(tmp_path, read_only=True) as data:
+        assert [f.paper_id for f in FeedbackStore(data.store("feedback")).in_channel("C1")] == ["2405.00001"]
