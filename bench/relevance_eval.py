@@ -24,6 +24,7 @@ Prints only; writes nothing. Single-threaded index build (workers=1): a few seco
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 import time
@@ -103,15 +104,29 @@ class Matcher:
         self.index, self.minimum, self.baseline = index, minimum, baseline
         self.records = {r["id"]: r for r in records}
         self.topic_matcher = None if baseline else TopicMatcher(index, open_relevance(records, lexical=lexical))
+        self._probabilities: dict[str, dict[str, float]] = {}
+
+    def probabilities(self, topic: str) -> dict[str, float]:
+        """Every paper the topic may match, with its probability (1.0 for the old matcher's hits); cached."""
+        if topic not in self._probabilities:
+            try:
+                if self.topic_matcher is None:
+                    found = {hit.paper["id"]: 1.0 for hit in self.index.match(topic)}
+                else:
+                    found = {pid: m.probability for pid, m in self.topic_matcher.match(topic, self.records).items()}
+            except QueryError:
+                found = {}
+            self._probabilities[topic] = found
+        return self._probabilities[topic]
+
+    def at(self, minimum: float) -> Matcher:
+        """The same matcher (and cache) at another strictness."""
+        other = copy.copy(self)
+        other.minimum = minimum
+        return other
 
     def __call__(self, topic: str) -> set[str]:
-        try:
-            if self.topic_matcher is None:
-                return {hit.paper["id"] for hit in self.index.match(topic)}
-            found = self.topic_matcher.match(topic, self.records)
-        except QueryError:
-            return set()
-        return {pid for pid, m in found.items() if m.probability >= self.minimum}
+        return {pid for pid, p in self.probabilities(topic).items() if p >= self.minimum}
 
 
 def score(matched: set[str], relevant: set[str]) -> dict[str, Any]:

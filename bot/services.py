@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +30,9 @@ from bot.digest.scheduler import DigestScheduler
 from bot.digest.service import DigestService, Poster
 from bot.digest.settings import DigestOptions
 from bot.ingest import ingest
+from bot.papers import PaperRecord
 from bot.relevance import open_relevance
+from bot.relevance.channel_models import ChannelModels
 from bot.relevance.engine import Relevance
 from bot.relevance.feedback import ChannelFeedback
 from bot.relevance.keeper import RelevanceKeeper
@@ -147,13 +150,15 @@ class Services:
             keeper = RelevanceKeeper(relevance)
             archive.subscribe(keeper.changed)
             keeper.start(archive.snapshot())
+            matcher = TopicMatcher(index, relevance)
             sources = build_sources(settings)
             ingest_fn = make_ingest(sources, archive)
             # One ingest status for the scheduler and `/papers digest`: an empty digest waits for the papers.
             digests = DigestService(archive=archive, index=index, channels=stores.channels,
                                     ledger=stores.digest_ledger, posts=stores.posts, options=stores.options,
                                     poster=poster, ingest_status=IngestStatus(), ingest=ingest_fn,
-                                    matcher=TopicMatcher(index, relevance), clock=clock)
+                                    matcher=matcher, channel_models=channel_models(stores, matcher, relevance),
+                                    clock=clock)
             services = cls(
                 settings=settings, data_dir=data_dir, archive=archive, index=index, channels=stores.channels,
                 posts=stores.posts, digest_ledger=stores.digest_ledger, saves=stores.saves,
@@ -257,10 +262,20 @@ class ReadOnlyServices(Repositories):
         """A digest service that can plan and preview, never post (it has no poster)."""
         return DigestService(archive=self.archive, index=self.index, channels=self.channels,
                              ledger=self.digest_ledger, posts=self.posts, options=self.options,
-                             matcher=TopicMatcher(self.index, self.relevance))
+                             matcher=(matcher := TopicMatcher(self.index, self.relevance)),
+                             channel_models=channel_models(self, matcher, self.relevance))
 
     def __enter__(self) -> ReadOnlyServices:
         return self
+
+
+def channel_models(stores: Repositories, matcher: TopicMatcher, relevance: Relevance) -> ChannelModels:
+    """Each channel's preferences, fit on its feedback with the matcher's topic logits as base."""
+
+    def topic_logits(topic: str, records: Mapping[str, PaperRecord]) -> dict[str, float]:
+        return {pid: m.logit for pid, m in matcher.match(topic, records, floor=0.0).items()}
+
+    return ChannelModels(stores.channel_feedback, relevance, stores.archive.get_many, topic_logits)
 
 
 def make_ingest(sources: Sources, archive: Archive) -> IngestFn:

@@ -26,6 +26,7 @@ from bot.digest.settings import ChannelDigest, DigestOptions
 from bot.digest.strictness import min_score
 from bot.digest.trial import Trial, TrialMatch, topic_words, words_found
 from bot.papers import PaperRecord
+from bot.relevance.channel_models import ChannelModels
 from bot.relevance.matcher import TopicMatcher
 from bot.search.models import QueryError
 from bot.search.query import parse_query
@@ -98,11 +99,13 @@ class DigestService:
                  ledger: DigestLedgerRepository, posts: PostLedgerRepository, options: DigestOptions,
                  poster: Poster | None = None, ingest_status: IngestStatus | None = None,
                  ingest: IngestFn | None = None, matcher: TopicMatcher | None = None,
+                 channel_models: ChannelModels | None = None,
                  clock: Clock = utc_now, sleep: Callable[[float], None] | None = None) -> None:
         self.archive = archive
         self.index = index
         # Topic relevance (stems, acronyms, meaning) with strictness; without it, the search index's match.
         self.matcher = matcher
+        self.channel_models = channel_models  # what each channel's feedback taught it (needs the matcher)
         self.channel_settings = channels
         self.ledger = ledger
         self.posts = posts
@@ -170,11 +173,12 @@ class DigestService:
         for channel, day in items:
             new = candidates[channel.channel]
             minimum = self._minimum(channel)
-            best: dict[str, tuple[float, str, str]] = {}
+            scored: dict[str, tuple[float, str, str]] = {}
             for topic in channel.topics:
                 for pid, (score, why) in hits[topic_key(topic)].items():
-                    if pid in new and score >= minimum and (pid not in best or score > best[pid][0]):
-                        best[pid] = (score, topic, why)
+                    if pid in new and (pid not in scored or score > scored[pid][0]):
+                        scored[pid] = (score, topic, why)
+            best = {pid: v for pid, v in self._personalised(channel, scored, now).items() if v[0] >= minimum}
             ranked = rank(best, pool.records)
             plans[(channel.channel, day)] = Plan(
                 channel=channel.channel, day=day, since=sinces[channel.channel], planned_at=now,
@@ -183,6 +187,23 @@ class DigestService:
         log.info("digest.plan channels=%d pool=%d topics=%d ms=%d", len(items), len(pool.records), len(hits),
                  (_time.perf_counter() - started) * 1000)
         return plans
+
+    def _personalised(self, channel: ChannelDigest, scored: dict[str, tuple[float, str, str]],
+                      now: datetime) -> dict[str, tuple[float, str, str]]:
+        """Scores moved by what the channel's feedback taught it (unchanged without feedback or vectors)."""
+        if self.channel_models is None or self.matcher is None or not scored:
+            return scored
+        try:
+            model = self.channel_models.model(channel.channel, channel.topics, now)
+        except Exception:  # a broken model must not stop the digest: the topic scores stand
+            log.exception("digest.channel_model_failed channel=%s", channel.channel)
+            return scored
+        if model is None:
+            return scored
+        adjusted = self.channel_models.adjust(model, {pid: v[0] for pid, v in scored.items()})
+        return {pid: (round(adjusted[pid].probability, 4), topic,
+                      f"{why} · similar to papers this channel saved" if adjusted[pid].similar_to_saved else why)
+                for pid, (_, topic, why) in scored.items()}
 
     def _minimum(self, channel: ChannelDigest) -> float:
         """The channel's strictness; the search index's own match has its bar built in."""
@@ -253,8 +274,10 @@ class DigestService:
         scores = self._match(topic, ids, pool.records, quiet=False)
         minimum = self._minimum(channel) if channel is not None else (
             min_score(self.options.default_strictness) if self.matcher is not None else 0.0)
-        ranked = rank({pid: (score, topic, why) for pid, (score, why) in scores.items() if score >= minimum},
-                      pool.records)
+        scored = {pid: (score, topic, why) for pid, (score, why) in scores.items()}
+        if channel is not None:
+            scored = self._personalised(channel, scored, self.clock())
+        ranked = rank({pid: v for pid, v in scored.items() if v[0] >= minimum}, pool.records)
         words = topic_words(parsed)
         matches = [TrialMatch(pick, pool.records[pick.paper_id], words_found(words, pool.records[pick.paper_id]))
                    for pick in ranked]

@@ -82,6 +82,7 @@ class AcronymTable:
 
     def __init__(self) -> None:
         self._counts: dict[str, Counter[tuple[str, ...]]] = defaultdict(Counter)
+        self._spelled: dict[tuple[str, ...], str] = {}  # a long form as first written, for embedding it
         self._lock = threading.Lock()
         self._version = 0
         self._cache: tuple[int, dict[str, tuple[tuple[str, ...], ...]],
@@ -89,6 +90,7 @@ class AcronymTable:
         for key, forms in COMMON.items():
             for form in forms:
                 self._counts[key][tuple(content_stems(form))] += 1
+                self._spelled[tuple(content_stems(form))] = form
 
     def learn(self, texts: Iterable[str]) -> int:
         """Learn the definitions in `texts`; returns how many were found."""
@@ -103,6 +105,7 @@ class AcronymTable:
                     stems = tuple(content_stems(long))
                     if stems:
                         found.append((_key(match.group(1)), stems))
+                        self._spelled.setdefault(stems, long)
         if found:
             with self._lock:
                 for key, stems in found:
@@ -126,6 +129,10 @@ class AcronymTable:
             frozen = {form: tuple(keys) for form, keys in reverse.items()}
             self._cache = (self._version, expansions, frozen)
         return expansions, frozen
+
+    def spelled(self, form: tuple[str, ...]) -> str | None:
+        """A long form as the archive wrote it ('physics-informed neural networks')."""
+        return self._spelled.get(form)
 
     def expansions(self, word: str) -> tuple[tuple[str, ...], ...]:
         """Long forms (stem tuples) of an acronym typed as `word` ('GNNs', 'gnn'), or ()."""

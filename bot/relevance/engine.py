@@ -110,7 +110,13 @@ class Relevance:
                 return found
         prepared = prepare(words, self.acronyms, topic)
         if self.encoder is not None and self.vectors is not None and len(self.vectors):
-            prepared.vector = self.encoder.encode([topic])[0]
+            # An acronym's long form tells the model what the letters mean ("PINNs": physics-informed ...).
+            spelled = [text for concept in prepared.concepts for form in concept.forms[1:]
+                       if (text := self.acronyms.spelled(form))]
+            texts = [topic, *dict.fromkeys(spelled)][:4]
+            encoded = self.encoder.encode(texts)
+            mean = encoded.mean(axis=0)
+            prepared.vector = (mean / max(float(np.linalg.norm(mean)), 1e-9)).astype(np.float32)
             sample = self.vectors.sample(BASELINE_SAMPLE)
             baseline = sample @ prepared.vector
             if len(baseline) >= 20:
@@ -118,8 +124,8 @@ class Relevance:
                 prepared.semantic_std = float(max(baseline.std(), 0.02))
                 # The topic as the archive writes about it: the centroid of its nearest papers.
                 nearest = [pid for pid, _ in self.vectors.nearest(prepared.vector, NEIGHBOURHOOD)]
-                found, _ = self.vectors.get(nearest)
-                centroid = found.mean(axis=0)
+                near_vectors, _ = self.vectors.get(nearest)
+                centroid = near_vectors.mean(axis=0)
                 prepared.centroid = (centroid / max(float(np.linalg.norm(centroid)), 1e-9)).astype(np.float32)
                 around = sample @ prepared.centroid
                 prepared.centroid_mean = float(around.mean())
