@@ -3,7 +3,8 @@
 Builds paperbot's real search index (bot.search.SearchIndex) from the corpus records, made the way
 ingest makes them (bot.papers.new_record), with the relevance engine's closeness in meaning (the corpus's
 stored vectors; `--lexical`: without them, as a paperbot without the embedding model searches), runs
-every labelled query of tests/relevance/search_queries.json as `/papers search` does (the first page is 5 results; the next page is 5 more) and scores the ranking:
+every labelled query of tests/relevance/search_queries.json as `/papers search` does (the first page is 5
+results; the next page is 5 more) and scores the ranking:
 
 - MRR@5: 1/rank of the first relevant paper within the top 5 (the first Slack page), 0 otherwise;
 - recall@10: the share of a query's relevant papers found in the top 10 (the first two pages);
