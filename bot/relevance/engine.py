@@ -27,8 +27,8 @@ from bot.relevance.topic_scorer import (
     features,
     prepare,
 )
-from bot.relevance.vectors import PaperVectors
-from bot.relevance.words import StemmedText
+from bot.relevance.vectors import PaperVectors, text_crc
+from bot.relevance.words import StemFamilies, StemmedText
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,7 @@ VECTORS_FILE = "vectors.bin"
 PAPER_TOKENS = 48  # a paper's vector reads its title and the start of its abstract
 NEIGHBOURHOOD = 20  # nearest archive papers whose centroid stands for the topic as the archive writes it
 BASELINE_SAMPLE = 2000  # archive vectors a topic's similarity is compared with (its z-score)
+BASELINE_MIN = 50  # stored vectors needed before similarity counts (the topic model's z-scores need a baseline)
 EMBED_BATCH = 64
 _TOPIC_CACHE = 512
 _TEXT_CACHE = 50_000
@@ -52,6 +53,7 @@ class Relevance:
         self.encoder = encoder
         self.vectors = vectors if encoder is not None else None
         self.acronyms = acronyms or AcronymTable()
+        self.families = StemFamilies()
         self.model = model or TopicModel.load()
         self.lexical_model = lexical_model or TopicModel.load(kind="lexical")
         self._topics: OrderedDict[str, PreparedTopic] = OrderedDict()
@@ -76,8 +78,10 @@ class Relevance:
     # ---- keeping up with the archive -----------------------------------------------------------------
 
     def learn(self, records: Iterable[PaperRecord]) -> None:
-        """Learn acronym definitions from papers' titles and abstracts."""
-        self.acronyms.learn(f"{r.get('title') or ''} {r.get('abstract') or ''}" for r in records)
+        """Learn acronym definitions from papers' titles and abstracts, and word families from their titles."""
+        batch = list(records)
+        self.acronyms.learn(f"{r.get('title') or ''} {r.get('abstract') or ''}" for r in batch)
+        self.families.add(r.get("title") or "" for r in batch)
 
     def embed_missing(self, records: Sequence[PaperRecord],
                       stop: Callable[[], bool] = lambda: False) -> int:
@@ -86,15 +90,16 @@ class Relevance:
             return 0
         done = 0
         with self._embed_lock:  # one embedding run at a time: they would compete for the same two cores
-            todo = [r for r in records if r["id"] not in self.vectors]
+            # A paper is embedded once, and again only if its text changed (an abstract that arrived later).
+            texts = {r["id"]: paper_text(r.get("title") or "", r.get("abstract") or "") for r in records}
+            todo = [pid for pid, text in texts.items() if self.vectors.text_of(pid) != text_crc(text)]
             for start in range(0, len(todo), EMBED_BATCH):
                 if stop():
                     break
                 batch = todo[start:start + EMBED_BATCH]
                 began = time.perf_counter()
-                vectors = self.encoder.encode([paper_text(r.get("title") or "", r.get("abstract") or "")
-                                               for r in batch])
-                self.vectors.add([r["id"] for r in batch], vectors)
+                vectors = self.encoder.encode([texts[pid] for pid in batch])
+                self.vectors.add(batch, vectors, [text_crc(texts[pid]) for pid in batch])
                 done += len(batch)
                 log.debug("vectors.embedded papers=%d ms=%.0f", len(batch), 1000 * (time.perf_counter() - began))
         return done
@@ -102,13 +107,14 @@ class Relevance:
     # ---- topics ----------------------------------------------------------------------------------------
 
     def prepared(self, topic: str, words: Sequence[str]) -> PreparedTopic:
-        key = f"{topic}\x00{len(self.acronyms)}\x00{len(self.vectors) // 1000 if self.vectors else 0}"
+        key = (f"{topic}\x00{len(self.acronyms)}\x00{len(self.families) // 100}\x00"
+               f"{len(self.vectors) // 1000 if self.vectors else 0}")
         with self._lock:
             found = self._topics.get(key)
             if found is not None:
                 self._topics.move_to_end(key)
                 return found
-        prepared = prepare(words, self.acronyms, topic)
+        prepared = prepare(words, self.acronyms, topic, self.families.family)
         if self.encoder is not None and self.vectors is not None and len(self.vectors):
             # An acronym's long form tells the model what the letters mean ("PINNs": physics-informed ...).
             spelled = [text for concept in prepared.concepts for form in concept.forms[1:]
@@ -119,7 +125,9 @@ class Relevance:
             prepared.vector = (mean / max(float(np.linalg.norm(mean)), 1e-9)).astype(np.float32)
             sample = self.vectors.sample(BASELINE_SAMPLE)
             baseline = sample @ prepared.vector
-            if len(baseline) >= 20:
+            if len(baseline) < BASELINE_MIN:  # too few papers to say what "similar" means: words only
+                prepared.vector = None
+            else:
                 prepared.semantic_mean = float(baseline.mean())
                 prepared.semantic_std = float(max(baseline.std(), 0.02))
                 # The topic as the archive writes about it: the centroid of its nearest papers.

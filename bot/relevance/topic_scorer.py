@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,7 +87,8 @@ class TopicModel:
         return np.asarray(features @ np.asarray(self.weights) + self.bias, dtype=np.float64)
 
 
-def prepare(topic_words: Sequence[str], acronyms: AcronymTable, text: str | None = None) -> PreparedTopic:
+def prepare(topic_words: Sequence[str], acronyms: AcronymTable, text: str | None = None,
+            family: Callable[[str], Sequence[str]] | None = None) -> PreparedTopic:
     """A topic's concepts from its plain words (as the query parser gives them: folded, stop words kept)."""
     text = text if text is not None else " ".join(topic_words)
     words = [w for w in topic_words if content_stems(w)]
@@ -114,6 +115,10 @@ def prepare(topic_words: Sequence[str], acronyms: AcronymTable, text: str | None
     joined = " ".join(words)
     for form in acronyms.expansions(joined) if len(words) > 1 else ():
         phrases.append(form)
+        concepts = [Concept(c.label, (*c.forms, form)) for c in concepts]
+    if family is not None:  # other words of the same family ("superconductivity": "superconductor")
+        concepts = [Concept(c.label, (*c.forms, *((v,) for v in family(f[0]) if (v,) not in c.forms)))
+                    if len(f := c.forms[0]) == 1 else c for c in concepts]
     all_stems = frozenset(s for c in concepts for f in c.forms for s in f) | frozenset(
         s for p in phrases for s in p)
     return PreparedTopic(text, tuple(concepts), tuple(dict.fromkeys(phrases)), stems=all_stems)

@@ -2,7 +2,8 @@
 
 The file (`vectors.bin` in the data directory) is a 256-byte header (JSON: format, model, dimensions)
 followed by fixed-size records: the paper id (UTF-8, NUL-padded to 32 bytes), the quantisation scale
-(float32), the int8 components and a CRC-32 of the rest. A record is appended and fsynced before the
+(float32), a CRC-32 of the text the vector was computed from (so a paper whose abstract arrives later is
+embedded again), the int8 components and a CRC-32 of the rest. A record is appended and fsynced before the
 vector counts as stored; a torn or corrupt record (a crash mid-append) fails its CRC and is dropped at load,
 and the file is cut back to the last good record. A later record for the same id replaces an earlier one.
 A file written for another model or size is set aside (renamed) and the vectors are computed again.
@@ -28,8 +29,12 @@ log = logging.getLogger(__name__)
 
 HEADER_BYTES = 256
 ID_BYTES = 32
-FORMAT = "paperbot-vectors-1"
+FORMAT = "paperbot-vectors-2"
 RESCORE = 400  # candidates rescored exactly after the bit-level ranking
+
+
+def text_crc(text: str) -> int:
+    return zlib.crc32(text.encode("utf-8"))
 
 
 def quantise(vectors: NDArray[np.float32]) -> tuple[NDArray[np.int8], NDArray[np.float32]]:
@@ -45,12 +50,13 @@ class PaperVectors:
         self.dimensions = dimensions
         self.model = model
         self.path = path
-        self._record = ID_BYTES + 4 + dimensions + 4
+        self._record = ID_BYTES + 4 + 4 + dimensions + 4
         self._lock = threading.Lock()
         self._slot: dict[str, int] = {}
         self._ids: list[str] = []
         self._values = np.zeros((0, dimensions), dtype=np.int8)
         self._scales = np.zeros(0, dtype=np.float32)
+        self._texts = np.zeros(0, dtype=np.uint32)
         self._bits = np.zeros((0, (dimensions + 63) // 64), dtype=np.uint64)
         self._count = 0
         if path is not None:
@@ -102,16 +108,18 @@ class PaperVectors:
             return
         raw = np.frombuffer(data, dtype=np.uint8, count=good * size).reshape(good, size)
         scales = raw[:, ID_BYTES:ID_BYTES + 4].copy().view("<f4").reshape(-1)
-        values = raw[:, ID_BYTES + 4:ID_BYTES + 4 + self.dimensions].copy().view(np.int8)
-        self._put(ids, values, scales.astype(np.float32))
+        texts = raw[:, ID_BYTES + 4:ID_BYTES + 8].copy().view("<u4").reshape(-1)
+        values = raw[:, ID_BYTES + 8:ID_BYTES + 8 + self.dimensions].copy().view(np.int8)
+        self._put(ids, values, scales.astype(np.float32), texts.astype(np.uint32))
         log.info("vectors.loaded path=%s papers=%d", path, len(self._slot))
 
-    def _append(self, ids: Sequence[str], values: NDArray[np.int8], scales: NDArray[np.float32]) -> None:
+    def _append(self, ids: Sequence[str], values: NDArray[np.int8], scales: NDArray[np.float32],
+                texts: NDArray[np.uint32]) -> None:
         assert self.path is not None
         chunks = []
-        for paper_id, row, scale in zip(ids, values, scales, strict=True):
+        for paper_id, row, scale, text in zip(ids, values, scales, texts, strict=True):
             body = paper_id.encode("utf-8")[:ID_BYTES].ljust(ID_BYTES, b"\0") + \
-                np.float32(scale).tobytes() + row.tobytes()
+                np.float32(scale).tobytes() + np.uint32(text).tobytes() + row.tobytes()
             chunks.append(body + zlib.crc32(body).to_bytes(4, "little"))
         new = not self.path.exists()
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -126,16 +134,18 @@ class PaperVectors:
 
     # ---- memory ------------------------------------------------------------------------------------
 
-    def _put(self, ids: Sequence[str], values: NDArray[np.int8], scales: NDArray[np.float32]) -> None:
+    def _put(self, ids: Sequence[str], values: NDArray[np.int8], scales: NDArray[np.float32],
+             texts: NDArray[np.uint32]) -> None:
         needed = self._count + len(ids)
         if needed > len(self._values):
             capacity = max(needed, int(len(self._values) * 1.5) + 1024)
             self._values = np.resize(self._values, (capacity, self.dimensions))
             self._scales = np.resize(self._scales, capacity)
+            self._texts = np.resize(self._texts, capacity)
             self._bits = np.resize(self._bits, (capacity, self._bits.shape[1]))
         bits = np.packbits(values > 0, axis=1)
         bits = np.pad(bits, ((0, 0), (0, self._bits.shape[1] * 8 - bits.shape[1]))).view(np.uint64)
-        for paper_id, row, scale, code in zip(ids, values, scales, bits, strict=True):
+        for paper_id, row, scale, text, code in zip(ids, values, scales, texts, bits, strict=True):
             slot = self._slot.get(paper_id)
             if slot is None:
                 slot = self._count
@@ -144,17 +154,30 @@ class PaperVectors:
                 self._ids.append(paper_id)
             self._values[slot] = row
             self._scales[slot] = scale
+            self._texts[slot] = text
             self._bits[slot] = code
 
-    def add(self, ids: Sequence[str], vectors: NDArray[np.float32]) -> None:
-        """Store vectors (unit length, float32) for papers; durable when this returns."""
-        if not ids:
+    def add(self, ids: Sequence[str], vectors: NDArray[np.float32], texts: Sequence[int] | None = None) -> None:
+        """Store vectors (unit length, float32) for papers, with the CRC-32 of each one's text (`text_crc`);
+        durable when this returns."""
+        keep = [i for i, pid in enumerate(ids) if 0 < len(pid.encode("utf-8")) <= ID_BYTES]  # arXiv ids fit
+        if not keep:
             return
+        if len(keep) < len(ids):
+            ids = [ids[i] for i in keep]
+            vectors = np.asarray(vectors)[keep]
+            texts = [texts[i] for i in keep] if texts is not None else None
         values, scales = quantise(np.asarray(vectors, dtype=np.float32))
+        crcs = np.asarray(texts if texts is not None else [0] * len(ids), dtype=np.uint32)
         with self._lock:
             if self.path is not None and not self.read_only:
-                self._append(ids, values, scales)
-            self._put(ids, values, scales)
+                self._append(ids, values, scales, crcs)
+            self._put(ids, values, scales, crcs)
+
+    def text_of(self, paper_id: str) -> int | None:
+        """The CRC-32 of the text a paper's stored vector was computed from, or None without a vector."""
+        slot = self._slot.get(paper_id)
+        return None if slot is None else int(self._texts[slot])
 
     def __len__(self) -> int:
         return self._count

@@ -7,6 +7,7 @@ dictionary lookup per word after the first time.
 
 from __future__ import annotations
 
+import bisect
 import re
 import threading
 from collections.abc import Iterable, Sequence
@@ -17,23 +18,36 @@ import Stemmer
 from bot.search.text import STOP_WORDS, fold
 
 # LaTeX commands and inline maths are notation, not words ("\cite{…}", "$L^2$").
-_LATEX = re.compile(r"\\[a-zA-Z]+|\$[^$]{0,200}\$")
+LATEX = _LATEX = re.compile(r"\\[a-zA-Z]+|\$[^$]{0,200}\$")
+# A LaTeX accent on a letter (Schr\\"odinger, {\\'e}) is that letter: arXiv writes names this way.
+_LATEX_ACCENT = re.compile(r"\{?\\(?:[\"'`^~=.]\s*\{?([A-Za-z])\}?"
+                           r"|[uvHck](?:\{([A-Za-z])\}|\s+([A-Za-z])(?![A-Za-z])))\}?")
 _WORD = re.compile(r"[0-9a-z\u00c0-\U0010ffff]+")
 _COMPOUND = re.compile(r"[0-9a-z\u00c0-\U0010ffff]+(?:-[0-9a-z\u00c0-\U0010ffff]+)+")
 _SENTENCE_END = re.compile(r"(?<=[a-z0-9)\]])[.!?](?=\s+[A-Z(])")
+_VOWELS = frozenset("aeiouy")
 
 _stemmer = Stemmer.Stemmer("english")
 _stems: dict[str, str] = {}
-_stems_lock = threading.Lock()
-_MAX_CACHED = 500_000
+_stems_lock = threading.Lock()  # PyStemmer objects are not thread-safe
+_MAX_CACHED = 200_000
+
+
+def _finish(word: str, snowball: str) -> str:
+    if len(word) <= 3 or not word.isalpha():
+        # Acronym plurals ("gnns", "llms") are the acronym; Snowball only drops an s after a vowel.
+        return word[:-1] if len(word) == 4 and word.endswith("s") and not _VOWELS & set(word[:-1]) else word
+    if word.endswith("s") and not _VOWELS & set(word[:-1]):
+        return word[:-1]
+    return snowball
 
 
 def stem(word: str) -> str:
     found = _stems.get(word)
     if found is not None:
         return found
-    value = _stemmer.stemWord(word) if len(word) > 3 and word.isalpha() else word
-    with _stems_lock:  # PyStemmer objects are not thread-safe
+    with _stems_lock:
+        value = _finish(word, _stemmer.stemWord(word))
         if len(_stems) < _MAX_CACHED:
             _stems[word] = value
     return value
@@ -46,12 +60,15 @@ def stems_of(words: Iterable[str]) -> list[str]:
         with _stems_lock:
             for word, value in zip(missing, _stemmer.stemWords(missing), strict=True):
                 if len(_stems) < _MAX_CACHED:
-                    _stems[word] = value if len(word) > 3 and word.isalpha() else word
+                    _stems[word] = _finish(word, value)
     return [_stems.get(w) or stem(w) for w in words]
 
 
 def folded_words(text: str) -> list[str]:
-    """Folded words of `text`, LaTeX notation removed; a hyphenated compound gives its parts."""
+    """Folded words of `text`, LaTeX notation removed (accented letters kept); a hyphenated compound gives its
+    parts."""
+    if "\\" in text:
+        text = _LATEX_ACCENT.sub(lambda m: m.group(1) or m.group(2) or m.group(3), text)
     return _WORD.findall(fold(_LATEX.sub(" ", text)))
 
 
@@ -95,3 +112,44 @@ def phrase_count(words: Sequence[str], phrase: Sequence[str]) -> int:
         return 0
     first = phrase[0]
     return sum(1 for i, w in enumerate(words) if w == first and tuple(words[i:i + n]) == tuple(phrase))
+
+
+class StemFamilies:
+    """Stems seen in the archive's titles, to find a long stem's family: "superconduct" (superconductivity,
+    superconducting) and "superconductor" share their first letters. Only stems of at least FAMILY_PREFIX
+    letters have families; shorter ones are too often different words ("graph", "graphit…")."""
+
+    FAMILY_PREFIX = 8
+    MAX_MEMBERS = 8
+
+    def __init__(self) -> None:
+        self._stems: set[str] = set()
+        self._sorted: list[str] | None = None
+        self._lock = threading.Lock()
+
+    def add(self, texts: Iterable[str]) -> None:
+        found = {s for text in texts for s in content_stems(text) if len(s) >= self.FAMILY_PREFIX}
+        with self._lock:
+            if not found <= self._stems:
+                self._stems |= found
+                self._sorted = None
+
+    def family(self, stem: str) -> list[str]:
+        """Other stems of the same family: longer ones starting with `stem`, and long prefixes of it."""
+        if len(stem) < self.FAMILY_PREFIX:
+            return []
+        with self._lock:
+            if self._sorted is None:
+                self._sorted = sorted(self._stems)
+            ordered = self._sorted
+            known = self._stems
+        members = [stem[:k] for k in range(self.FAMILY_PREFIX, len(stem)) if stem[:k] in known]
+        start = bisect.bisect_right(ordered, stem)
+        for other in ordered[start:start + 200]:
+            if not other.startswith(stem) or len(members) >= self.MAX_MEMBERS:
+                break
+            members.append(other)
+        return members
+
+    def __len__(self) -> int:
+        return len(self._stems)

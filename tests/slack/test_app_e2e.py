@@ -266,7 +266,7 @@ def test_topics_try_shows_what_a_topic_would_match_and_changes_nothing(stack: Sl
     assert "“Diffusion Transformers” would have matched 1 paper of the 2 that arrived in the last 30 days " \
            "from Hugging Face Daily Papers" in shown
     assert "1. *Diffusion Transformers for Long Video Generation* (2405.10001) — score " in shown
-    assert "_matches “Diffusion Transformers”: diffusion, transformers in title/abstract_" in shown
+    assert "_matches “Diffusion Transformers”: diffusion, transformers_" in shown
     assert "Nothing was changed." in shown and "`/papers watch Diffusion Transformers`" in shown
     assert stack.services.channels.topics("C0GENERAL") == [] and stack.services.channels.get("C0GENERAL") is None
     assert not stack.slack.calls_to("chat.postMessage"), "a trial posts nothing to the channel"
