@@ -107,8 +107,11 @@ class Relevance:
     # ---- topics ----------------------------------------------------------------------------------------
 
     def prepared(self, topic: str, words: Sequence[str]) -> PreparedTopic:
+        # Prepared again as the archive grows: a new acronym, new word families, and each doubling of the
+        # stored vectors (from none to enough for a baseline, then a baseline worth recomputing).
+        stored = len(self.vectors) if self.vectors else 0
         key = (f"{topic}\x00{len(self.acronyms)}\x00{len(self.families) // 100}\x00"
-               f"{len(self.vectors) // 1000 if self.vectors else 0}")
+               f"{stored >= BASELINE_MIN}\x00{stored.bit_length()}")
         with self._lock:
             found = self._topics.get(key)
             if found is not None:

@@ -30,7 +30,8 @@ log = logging.getLogger(__name__)
 HEADER_BYTES = 256
 ID_BYTES = 32
 FORMAT = "paperbot-vectors-2"
-RESCORE = 400  # candidates rescored exactly after the bit-level ranking
+RESCORE = 400  # candidates rescored exactly after the bit-level ranking: at least this many,
+RESCORE_SHARE = 0.02  # and at least this share of the papers (sign bits alone order neighbours roughly)
 
 
 def text_crc(text: str) -> int:
@@ -212,7 +213,7 @@ class PaperVectors:
                 mask = np.zeros(n, dtype=bool)
                 mask[[s for i in allowed if (s := self._slot.get(i)) is not None]] = True
                 distance = np.where(mask, distance, np.iinfo(np.int32).max)
-            take = min(n, max(RESCORE, k))
+            take = min(n, max(RESCORE, int(RESCORE_SHARE * n), k))
             candidates = np.argpartition(distance, take - 1)[:take] if take < n else np.arange(n)
             if allowed is not None:
                 candidates = candidates[distance[candidates] < np.iinfo(np.int32).max]

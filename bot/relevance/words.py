@@ -18,7 +18,7 @@ import Stemmer
 from bot.search.text import STOP_WORDS, fold
 
 # LaTeX commands and inline maths are notation, not words ("\cite{…}", "$L^2$").
-LATEX = _LATEX = re.compile(r"\\[a-zA-Z]+|\$[^$]{0,200}\$")
+LATEX = _LATEX = re.compile(r"\\(?:cite[pt]?|ref|eqref|label|url|href)\{[^}]{0,200}\}|\\[a-zA-Z]+|\$[^$]{0,200}\$")
 # A LaTeX accent on a letter (Schr\\"odinger, {\\'e}) is that letter: arXiv writes names this way.
 _LATEX_ACCENT = re.compile(r"\{?\\(?:[\"'`^~=.]\s*\{?([A-Za-z])\}?"
                            r"|[uvHck](?:\{([A-Za-z])\}|\s+([A-Za-z])(?![A-Za-z])))\}?")

@@ -230,13 +230,6 @@ def test_a_small_archive_with_the_model_still_matches_on_words(encoder: TextEnco
     assert found["2503.00003"].probability >= STRICT
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bot/relevance/engine.py prepared() caches a topic under a key holding len(self.vectors) // 1000 (plus the "
-    "acronym count and families // 100): a topic first prepared before the keeper stored any vectors (a fresh "
-    "install, an upgrade, `/papers topics try` right after start-up) keeps vector=None, i.e. words only, until "
-    "1,000 vectors exist or a new acronym is learned; an archive under 1,000 papers may never get meaning for "
-    "it. Fix: include whether the topic could use vectors (len(vectors) >= BASELINE_MIN) in the key, or bucket "
-    "the count logarithmically"))
 def test_a_topic_tried_before_the_vectors_exist_gets_its_meaning_once_they_do(encoder: TextEncoder) -> None:
     relevance = Relevance(encoder=encoder, vectors=PaperVectors(encoder.dimensions, encoder.name))
     records = [*PAPERS, *PARAPHRASED]
