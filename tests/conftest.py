@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+import bot  # noqa: F401  (first: it limits BLAS to one thread before any test imports numpy)
+
 if TYPE_CHECKING:
     from cli_runner import PaperbotCLI
 

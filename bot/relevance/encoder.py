@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 log = logging.getLogger(__name__)
 
 MAX_TOKENS = 256  # the model's max_seq_length (sentence_bert_config.json)
-BATCH = 16
+BATCH = 32
 
 
 class ModelUnavailable(Exception):
@@ -40,19 +40,19 @@ def bundled_model_dir() -> Path | None:
     return path if (path / "model.safetensors").is_file() else None
 
 
-def _erf(x: NDArray[np.float32]) -> NDArray[np.float32]:
-    # Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7): numpy has no erf, and BERT's GELU is the exact one.
-    sign = np.sign(x)
-    a = np.abs(x)
-    t = 1.0 / (1.0 + 0.3275911 * a)
-    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
-    result: NDArray[np.float32] = (sign * (1.0 - poly * np.exp(-a * a))).astype(np.float32)
-    return result
-
-
 def _gelu(x: NDArray[np.float32]) -> NDArray[np.float32]:
-    result: NDArray[np.float32] = (0.5 * x * (1.0 + _erf(x * np.float32(0.7071067811865476)))).astype(np.float32)
-    return result
+    # The tanh form of GELU: seven times faster in numpy than the exact erf form (numpy has no erf), and the
+    # sentence vectors stay within 1e-3 of sentence-transformers' (tests/relevance/test_encoder.py).
+    inner = x * x
+    inner *= np.float32(0.044715)
+    inner += np.float32(1.0)
+    inner *= x
+    inner *= np.float32(0.7978845608028654)
+    np.tanh(inner, out=inner)
+    inner += np.float32(1.0)
+    inner *= x
+    inner *= np.float32(0.5)
+    return inner
 
 
 def _layer_norm(x: NDArray[np.float32], weight: NDArray[np.float32], bias: NDArray[np.float32],
