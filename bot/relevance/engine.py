@@ -40,6 +40,7 @@ BASELINE_MIN = 50  # stored vectors needed before similarity counts (the topic m
 EMBED_BATCH = 64
 _TOPIC_CACHE = 512
 _TEXT_CACHE = 50_000
+_QUERY_CACHE = 1024
 
 
 def _sigmoid(x: float) -> float:
@@ -58,6 +59,7 @@ class Relevance:
         self.lexical_model = lexical_model or TopicModel.load(kind="lexical")
         self._topics: OrderedDict[str, PreparedTopic] = OrderedDict()
         self._texts: OrderedDict[str, StemmedText] = OrderedDict()
+        self._queries: OrderedDict[str, NDArray[np.float32]] = OrderedDict()
         self._lock = threading.Lock()
         self._embed_lock = threading.Lock()
 
@@ -196,7 +198,22 @@ class Relevance:
         """Papers whose vectors are nearest to the query's (cosine, best first)."""
         if self.encoder is None or self.vectors is None or not len(self.vectors):
             return []
-        return self.vectors.nearest(self.encoder.encode([query])[0], k)
+        return self.vectors.nearest(self.query_vector(query), k)
+
+    def query_vector(self, query: str) -> NDArray[np.float32]:
+        """A query's vector; recent ones are kept (a Next page, the same search again)."""
+        assert self.encoder is not None
+        with self._lock:
+            found = self._queries.get(query)
+            if found is not None:
+                self._queries.move_to_end(query)
+                return found
+        vector: NDArray[np.float32] = self.encoder.encode([query])[0]
+        with self._lock:
+            self._queries[query] = vector
+            if len(self._queries) > _QUERY_CACHE:
+                self._queries.popitem(last=False)
+        return vector
 
     def vectors_of(self, ids: Sequence[str]) -> tuple[NDArray[np.float32], NDArray[np.bool_]] | None:
         return self.vectors.get(ids) if self.vectors is not None else None

@@ -384,6 +384,7 @@ class SearchIndex:
         self._lock = threading.RLock()
         self._workers = max(1, workers)
         self.semantic: SemanticNeighbours | None = None
+        self._meaning: ThreadPoolExecutor | None = None
         self._reset()
 
     def _reset(self) -> None:
@@ -905,18 +906,29 @@ class SearchIndex:
         offset = max(0, int(offset))
         parsed = parse_query(query, today=date.today())
         started = time.perf_counter()
-        neighbours = self._neighbours(parsed)
+        # Meaning is looked up on another thread while the words are scored (the encoder's matrix products
+        # release the GIL), and joined just before the two are blended.
+        pending = self._meaning_pool().submit(self._neighbours, parsed) if self._wants_meaning(parsed) else None
         with self._lock:
             plan = self._plan(parsed, context)
-            page = self._run(parsed, plan, limit, offset, neighbours)
+            page = self._run(parsed, plan, limit, offset, pending.result if pending is not None else list)
         log.debug("search.query chars=%d total=%d ms=%.1f", len(query), page.total,
                   1000 * (time.perf_counter() - started))
         return page
 
+    def _wants_meaning(self, parsed: ParsedQuery) -> bool:
+        """Meaning helps a query of plain words; ids, filters alone or a single word are said better by words."""
+        return self.semantic is not None and not parsed.ids and len(parsed.sequence) >= 2
+
+    def _meaning_pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._meaning is None:
+                self._meaning = ThreadPoolExecutor(max_workers=2, thread_name_prefix="search-meaning")
+            return self._meaning
+
     def _neighbours(self, parsed: ParsedQuery) -> list[tuple[str, float]]:
-        """Papers nearest in meaning to the query's plain words (none for ids, filters or a single word, whose
-        lexical matches say it better)."""
-        if self.semantic is None or parsed.ids or len(parsed.sequence) < 2:
+        """Papers nearest in meaning to the query's plain words."""
+        if self.semantic is None:
             return []
         try:
             return self.semantic.similar(" ".join(parsed.sequence), SEMANTIC_CANDIDATES)
@@ -942,16 +954,20 @@ class SearchIndex:
             scores[slot] += np.float32(gain * self._prior[slot])
 
     def _run(self, parsed: ParsedQuery, plan: _Plan, limit: int, offset: int,
-             neighbours: list[tuple[str, float]] | None = None) -> SearchPage:
+             neighbours: Callable[[], list[tuple[str, float]]] = list) -> SearchPage:
         page = SearchPage(parsed.text, [], 0, offset, limit, plan.notes)
         if plan.empty:
             page.notes = list(dict.fromkeys(plan.notes))
             return page
         wanted = offset + limit
         scores: np.ndarray | None = None
-        if plan.groups or (neighbours and parsed.words):
-            scores = self._score(plan) if plan.groups else np.zeros(len(self._records), dtype=np.float32)
-            self._blend(plan, scores, neighbours or [])
+        if plan.groups:
+            scores = self._score(plan)
+            self._blend(plan, scores, neighbours())
+        elif parsed.words and (near := neighbours()):  # no word is known: meaning is all there is
+            scores = np.zeros(len(self._records), dtype=np.float32)
+            self._blend(plan, scores, near)
+        if scores is not None:
             checking = bool(plan.phrases or plan.excluded_phrases)
             order, total = self._ranked(plan, scores, wanted + (PHRASE_CHECKS if checking else 0))
             if checking:
