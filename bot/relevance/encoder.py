@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,7 +65,8 @@ def _layer_norm(x: NDArray[np.float32], weight: NDArray[np.float32], bias: NDArr
 
 
 def _read_safetensors(path: Path) -> dict[str, NDArray[np.float32]]:
-    """The float32 tensors of a .safetensors file (8-byte header length, JSON header, raw little-endian data)."""
+    """The float32 tensors of a .safetensors file (8-byte header length, JSON header, raw little-endian data),
+    as read-only views of the file. The caller copies what it keeps: a view kept keeps the file mapped."""
     with path.open("rb") as handle:
         header_len = int.from_bytes(handle.read(8), "little")
         header = json.loads(handle.read(header_len))
@@ -79,9 +80,13 @@ def _read_safetensors(path: Path) -> dict[str, NDArray[np.float32]]:
         if info["dtype"] != "F32":
             raise ModelUnavailable(f"{path.name}: tensor {name} is {info['dtype']}, expected F32")
         start, stop = info["data_offsets"]
-        array = data[start:stop].view("<f4").reshape(info["shape"])
-        # The word-embedding table stays memory-mapped: a text touches only its own rows.
-        tensors[name] = array if name.endswith("word_embeddings.weight") else np.array(array)
+        if name.endswith("word_embeddings.weight"):
+            # Its own mapping, kept: a text touches only its own rows of this 47 MB table (clean file pages
+            # the kernel can drop), so it costs no heap.
+            tensors[name] = np.memmap(path, dtype="<f4", mode="r", offset=8 + header_len + start,
+                                      shape=tuple(info["shape"]))
+        else:
+            tensors[name] = data[start:stop].view("<f4").reshape(info["shape"])
     return tensors
 
 
@@ -100,9 +105,10 @@ class _Layer:
 
 
 class TextEncoder:
-    """Turns texts into unit-length vectors; thread-safe (one forward pass at a time)."""
+    """Turns texts into unit-length vectors; thread-safe (a forward pass only reads the weights)."""
 
-    def __init__(self, model_dir: Path, *, max_tokens: int = MAX_TOKENS) -> None:
+    def __init__(self, model_dir: Path, *, max_tokens: int = MAX_TOKENS, workers: int = 2) -> None:
+        self.workers = max(1, workers)
         try:
             from tokenizers import Tokenizer
 
@@ -123,7 +129,6 @@ class TextEncoder:
         except (KeyError, ValueError, TypeError) as error:  # a tensor or setting missing, or of the wrong shape
             raise ModelUnavailable(f"{model_dir} is not a BERT sentence-transformers model: missing or bad "
                                    f"{error}") from error
-        self._lock = threading.Lock()
 
     def _load(self, config: dict[str, Any], tensors: dict[str, NDArray[np.float32]]) -> None:
         self.dimensions = int(config["hidden_size"])
@@ -131,10 +136,10 @@ class TextEncoder:
         self._eps = float(config.get("layer_norm_eps", 1e-12))
         prefix = "embeddings." if "embeddings.word_embeddings.weight" in tensors else "bert.embeddings."
         base = prefix[: -len("embeddings.")]
-        self._words = tensors[f"{prefix}word_embeddings.weight"]
-        self._positions = tensors[f"{prefix}position_embeddings.weight"]
-        self._token_type = tensors[f"{prefix}token_type_embeddings.weight"][0]
-        self._norm = (tensors[f"{prefix}LayerNorm.weight"], tensors[f"{prefix}LayerNorm.bias"])
+        self._words = tensors[f"{prefix}word_embeddings.weight"]  # memory-mapped: see _read_safetensors
+        self._positions = np.array(tensors[f"{prefix}position_embeddings.weight"])
+        self._token_type = np.array(tensors[f"{prefix}token_type_embeddings.weight"][0])
+        self._norm = (np.array(tensors[f"{prefix}LayerNorm.weight"]), np.array(tensors[f"{prefix}LayerNorm.bias"]))
         self._layers: list[_Layer] = []
         for i in range(int(config["num_hidden_layers"])):
             p = f"{base}encoder.layer.{i}."
@@ -144,17 +149,20 @@ class TextEncoder:
                     [tensors[f"{a}self.{n}.weight"].T for n in ("query", "key", "value")], axis=1)),
                 qkv_bias=np.concatenate([tensors[f"{a}self.{n}.bias"] for n in ("query", "key", "value")]),
                 out=np.ascontiguousarray(tensors[f"{a}output.dense.weight"].T),
-                out_bias=tensors[f"{a}output.dense.bias"],
-                norm1=(tensors[f"{a}output.LayerNorm.weight"], tensors[f"{a}output.LayerNorm.bias"]),
+                out_bias=np.array(tensors[f"{a}output.dense.bias"]),
+                norm1=(np.array(tensors[f"{a}output.LayerNorm.weight"]),
+                       np.array(tensors[f"{a}output.LayerNorm.bias"])),
                 up=np.ascontiguousarray(tensors[f"{p}intermediate.dense.weight"].T),
-                up_bias=tensors[f"{p}intermediate.dense.bias"],
+                up_bias=np.array(tensors[f"{p}intermediate.dense.bias"]),
                 down=np.ascontiguousarray(tensors[f"{p}output.dense.weight"].T),
-                down_bias=tensors[f"{p}output.dense.bias"],
-                norm2=(tensors[f"{p}output.LayerNorm.weight"], tensors[f"{p}output.LayerNorm.bias"]),
+                down_bias=np.array(tensors[f"{p}output.dense.bias"]),
+                norm2=(np.array(tensors[f"{p}output.LayerNorm.weight"]),
+                       np.array(tensors[f"{p}output.LayerNorm.bias"])),
             ))
 
-    def encode(self, texts: Sequence[str]) -> NDArray[np.float32]:
-        """One unit vector per text, shape (len(texts), dimensions)."""
+    def encode(self, texts: Sequence[str], *, workers: int | None = None) -> NDArray[np.float32]:
+        """One unit vector per text, shape (len(texts), dimensions); `workers` threads (default the encoder's)."""
+        workers = self.workers if workers is None else max(1, workers)
         out = np.zeros((len(texts), self.dimensions), dtype=np.float32)
         if not texts:
             return out
@@ -162,10 +170,16 @@ class TextEncoder:
         ids = [e.ids for e in encodings]
         # Similar lengths share a batch, so little is spent on padding.
         order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
-        with self._lock:
-            for start in range(0, len(order), BATCH):
-                chunk = order[start:start + BATCH]
+        chunks = [order[start:start + BATCH] for start in range(0, len(order), BATCH)]
+        if len(chunks) == 1 or workers == 1:
+            for chunk in chunks:
                 out[chunk] = self._forward([ids[i] for i in chunk])
+            return out
+        # Many batches (ingest): one per core at a time; numpy releases the GIL in the products that dominate.
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="encoder") as pool:
+            for chunk, vectors in zip(chunks, pool.map(lambda c: self._forward([ids[i] for i in c]), chunks),
+                                      strict=True):
+                out[chunk] = vectors
         return out
 
     def _forward(self, batch: list[list[int]]) -> NDArray[np.float32]:

@@ -43,6 +43,10 @@ _TEXT_CACHE = 50_000
 _QUERY_CACHE = 1024
 
 
+def _text_of(record: PaperRecord) -> str:
+    return paper_text(record.get("title") or "", record.get("abstract") or "")
+
+
 def _sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, x))))
 
@@ -85,23 +89,29 @@ class Relevance:
         self.acronyms.learn(f"{r.get('title') or ''} {r.get('abstract') or ''}" for r in batch)
         self.families.add(r.get("title") or "" for r in batch)
 
-    def embed_missing(self, records: Sequence[PaperRecord],
-                      stop: Callable[[], bool] = lambda: False) -> int:
-        """Compute and store vectors of the papers that have none; returns how many were computed."""
+    def embed_missing(self, records: Sequence[PaperRecord], stop: Callable[[], bool] = lambda: False, *,
+                      workers: int | None = None) -> int:
+        """Compute and store vectors of the papers that have none (or whose text changed); returns how many.
+        `workers`: encoder threads (default the encoder's; 1 leaves a core to everything else)."""
         if self.encoder is None or self.vectors is None:
             return 0
         done = 0
         with self._embed_lock:  # one embedding run at a time: they would compete for the same two cores
             # A paper is embedded once, and again only if its text changed (an abstract that arrived later).
-            texts = {r["id"]: paper_text(r.get("title") or "", r.get("abstract") or "") for r in records}
-            todo = [pid for pid, text in texts.items() if self.vectors.text_of(pid) != text_crc(text)]
-            for start in range(0, len(todo), EMBED_BATCH):
+            # Only ids and checksums are held for the whole list: texts are made again batch by batch.
+            todo: dict[str, tuple[PaperRecord, int]] = {}
+            for record in records:
+                crc = text_crc(_text_of(record))
+                if self.vectors.text_of(record["id"]) != crc:
+                    todo[record["id"]] = (record, crc)
+            pending = list(todo.values())
+            for start in range(0, len(pending), EMBED_BATCH):
                 if stop():
                     break
-                batch = todo[start:start + EMBED_BATCH]
+                batch = pending[start:start + EMBED_BATCH]
                 began = time.perf_counter()
-                vectors = self.encoder.encode([texts[pid] for pid in batch])
-                self.vectors.add(batch, vectors, [text_crc(texts[pid]) for pid in batch])
+                vectors = self.encoder.encode([_text_of(record) for record, _ in batch], workers=workers)
+                self.vectors.add([record["id"] for record, _ in batch], vectors, [crc for _, crc in batch])
                 done += len(batch)
                 log.debug("vectors.embedded papers=%d ms=%.0f", len(batch), 1000 * (time.perf_counter() - began))
         return done

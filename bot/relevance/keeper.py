@@ -1,9 +1,10 @@
 """Keeps the relevance engine up with the archive, off the request path.
 
 The archive calls `changed` after each write (cheap: the records are queued); one background thread learns
-acronyms from them and computes the vectors of papers that have none. At start-up the whole archive is
-queued once: acronyms are learned again (fast, not stored), and only papers without a stored vector are
-embedded (after an upgrade, or when the model changed), newest first, while the bot already serves.
+acronyms from them and computes the vectors of papers that have none, on both cores (a day's papers are
+embedded in seconds). At start-up the whole archive is queued once: acronyms are learned again (fast, not
+stored), and only papers without a stored vector are embedded (after an upgrade, or when the model changed),
+newest first, on one core, so the bot keeps answering on the other while it catches up.
 """
 
 from __future__ import annotations
@@ -36,17 +37,19 @@ class RelevanceKeeper:
     def start(self, existing: Sequence[PaperRecord] = ()) -> None:
         if existing:
             newest_first = sorted(existing, key=lambda r: r.get("first_seen") or "", reverse=True)
-            self.changed(newest_first)
+            self._enqueue(newest_first, workers=1)
         self._thread.start()
 
     def changed(self, records: Iterable[PaperRecord]) -> None:
-        batch = list(records)
+        self._enqueue(list(records), workers=None)
+
+    def _enqueue(self, batch: list[PaperRecord], workers: int | None) -> None:
         if not batch:
             return
         with self._pending_lock:
             self._pending += 1
             self._idle.clear()
-        self._queue.put(batch)
+        self._queue.put((batch, workers))
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Wait until everything queued so far is learned and embedded (tests, benchmarks)."""
@@ -63,15 +66,16 @@ class RelevanceKeeper:
             item = self._queue.get()
             if item is _STOP:
                 return
-            assert isinstance(item, list)
+            assert isinstance(item, tuple)
+            batch, workers = item
             try:
                 started = time.perf_counter()
-                self.relevance.learn(item)
-                embedded = self.relevance.embed_missing(item, stop=self._stopping.is_set)
+                self.relevance.learn(batch)
+                embedded = self.relevance.embed_missing(batch, stop=self._stopping.is_set, workers=workers)
                 if embedded:
                     log.info("relevance.embedded papers=%d ms=%.0f", embedded, 1000 * (time.perf_counter() - started))
             except Exception:  # keep serving on lexical evidence; the next change tries again
-                log.exception("relevance.keeper_failed papers=%d", len(item))
+                log.exception("relevance.keeper_failed papers=%d", len(batch))
             finally:
                 with self._pending_lock:
                     self._pending -= 1

@@ -54,10 +54,10 @@ class EncodeCounter:
         self._lock = threading.Lock()
         real = TextEncoder.encode
 
-        def counting(encoder: TextEncoder, texts: Sequence[str]) -> NDArray[np.float32]:
+        def counting(encoder: TextEncoder, texts: Sequence[str], *, workers: int | None = None) -> NDArray[np.float32]:
             with self._lock:
                 self.texts.extend(texts)
-            return real(encoder, texts)
+            return real(encoder, texts, workers=workers)
 
         monkeypatch.setattr(TextEncoder, "encode", counting)
 
