@@ -149,8 +149,10 @@ class Services:
             index.semantic = relevance
             keeper = RelevanceKeeper(relevance)
             archive.subscribe(keeper.changed)
-            keeper.start(archive.snapshot())
             matcher = TopicMatcher(index, relevance)
+            channels = stores.channels
+            keeper.start(archive.snapshot(), warm=lambda: matcher.prepare(
+                list(dict.fromkeys(t for c in channels.all_digests() for t in c.topics))))
             sources = build_sources(settings)
             ingest_fn = make_ingest(sources, archive)
             # One ingest status for the scheduler and `/papers digest`: an empty digest waits for the papers.

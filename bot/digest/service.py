@@ -166,10 +166,13 @@ class DigestService:
                       for channel, _ in items}
         union = frozenset().union(*candidates.values())  # a frozenset: the index caches its slots across topics
         hits: dict[str, dict[str, tuple[float, str]]] = {}
+        if self.matcher is not None:  # every topic not yet prepared, in one encoder batch
+            self.matcher.prepare(list(dict.fromkeys(t for channel, _ in items for t in channel.topics)))
+        union_records = {pid: pool.records[pid] for pid in union}  # one mapping: the topics share its stems
         for channel, _ in items:
             for topic in channel.topics:
                 if topic_key(topic) not in hits:
-                    hits[topic_key(topic)] = self._match(topic, union, pool.records)
+                    hits[topic_key(topic)] = self._match(topic, union, union_records)
         for channel, day in items:
             new = candidates[channel.channel]
             minimum = self._minimum(channel)
@@ -217,7 +220,9 @@ class DigestService:
             return {}
         try:
             if self.matcher is not None:
-                found = self.matcher.match(topic, {pid: records[pid] for pid in paper_ids if pid in records})
+                chosen = records if len(records) == len(paper_ids) else {
+                    pid: records[pid] for pid in paper_ids if pid in records}
+                found = self.matcher.match(topic, chosen)
                 return {pid: (round(m.probability, 4), m.why(topic)) for pid, m in found.items()}
             hits = self.index.match(topic, paper_ids=paper_ids)
         except QueryError as exc:  # a topic the query parser refuses must not stop every other channel

@@ -13,7 +13,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from bot.papers import PaperRecord
 from bot.relevance.engine import Relevance
@@ -34,22 +34,25 @@ class RelevanceKeeper:
         self._pending_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="relevance-keeper", daemon=True)
 
-    def start(self, existing: Sequence[PaperRecord] = ()) -> None:
-        if existing:
+    def start(self, existing: Sequence[PaperRecord] = (), warm: Callable[[], None] | None = None) -> None:
+        """Learn from and embed `existing` in the background; `warm` runs once the acronyms are learned, before
+        the embedding (it prepares the channels' topics, so the first digest does not)."""
+        if existing or warm is not None:
             newest_first = sorted(existing, key=lambda r: r.get("first_seen") or "", reverse=True)
-            self._enqueue(newest_first, workers=1)
+            self._enqueue(newest_first, workers=1, warm=warm, force=True)
         self._thread.start()
 
     def changed(self, records: Iterable[PaperRecord]) -> None:
         self._enqueue(list(records), workers=None)
 
-    def _enqueue(self, batch: list[PaperRecord], workers: int | None) -> None:
-        if not batch:
+    def _enqueue(self, batch: list[PaperRecord], workers: int | None, warm: Callable[[], None] | None = None,
+                 force: bool = False) -> None:
+        if not batch and not force:
             return
         with self._pending_lock:
             self._pending += 1
             self._idle.clear()
-        self._queue.put((batch, workers))
+        self._queue.put((batch, workers, warm))
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Wait until everything queued so far is learned and embedded (tests, benchmarks)."""
@@ -67,10 +70,12 @@ class RelevanceKeeper:
             if item is _STOP:
                 return
             assert isinstance(item, tuple)
-            batch, workers = item
+            batch, workers, warm = item
             try:
                 started = time.perf_counter()
                 self.relevance.learn(batch)
+                if warm is not None:
+                    warm()
                 embedded = self.relevance.embed_missing(batch, stop=self._stopping.is_set, workers=workers)
                 if embedded:
                     log.info("relevance.embedded papers=%d ms=%.0f", embedded, 1000 * (time.perf_counter() - started))

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from bot.papers import PaperRecord
 from bot.relevance.engine import Relevance
+from bot.search.models import QueryError
 from bot.search.query import ParsedQuery, parse_query
 
 SEMANTIC_WHY = 0.45  # a cosine this high is worth saying "close in meaning"
@@ -50,6 +51,7 @@ class TopicMatcher:
     def __init__(self, index: PassingIndex, relevance: Relevance) -> None:
         self.index = index
         self.relevance = relevance
+        self._last: tuple[Mapping[str, PaperRecord], list[PaperRecord]] | None = None
 
     def match(self, topic: str, records: Mapping[str, PaperRecord], *, floor: float = FLOOR) -> dict[str, TopicMatch]:
         """Papers of `records` the topic may match, with their probability (at least `floor`).
@@ -64,6 +66,30 @@ class TopicMatcher:
         if not words:
             return {pid: TopicMatch(pid, 1.0, 10.0, (), 0.0) for pid in allowed}
         prepared = self.relevance.prepared(topic, words)
-        scores = self.relevance.score(prepared, [records[pid] for pid in allowed])
-        return {s.paper_id: TopicMatch(s.paper_id, s.probability, s.logit, s.words, s.semantic)
-                for s in scores if s.probability >= floor}
+        everything = self._listed(records)
+        subset = None if len(allowed) == len(everything) else frozenset(allowed)
+        scores = self.relevance.score(prepared, everything, floor=floor, allowed=subset)
+        return {s.paper_id: TopicMatch(s.paper_id, s.probability, s.logit, s.words, s.semantic) for s in scores}
+
+    def _listed(self, records: Mapping[str, PaperRecord]) -> list[PaperRecord]:
+        """The records as one list, the same list object for the same mapping (every topic of a planning run
+        passes the same one), so the relevance engine finds its stems and vectors already gathered."""
+        last = self._last
+        if last is not None and last[0] is records and len(last[1]) == len(records):
+            return last[1]
+        listed = list(records.values())
+        self._last = (records, listed)
+        return listed
+
+    def prepare(self, topics: Sequence[str]) -> None:
+        """Prepare topics ahead, together (one encoder batch): a digest morning's topics, or after start-up."""
+        items = []
+        for topic in topics:
+            try:
+                words = plain_words(parse_query(topic, today=date.today()))
+            except QueryError:
+                continue
+            if words:
+                items.append((topic, words))
+        if items:
+            self.relevance.prepare_many(items)

@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bot.relevance.acronyms import AcronymTable
-from bot.relevance.words import StemmedText, content_stems, folded_words, phrase_count
+from bot.relevance.words import StemmedText, content_stems, folded_words
 
 MODEL_FILE = Path(__file__).with_name("topic_model.json")  # {"semantic": fit, "lexical": fit without vectors}
 
@@ -132,33 +132,31 @@ def _raw_forms(word: str, text: str) -> list[str]:
     return [word]
 
 
-def _has(words: Sequence[str], present: frozenset[str] | set[str], form: tuple[str, ...]) -> bool:
+def _has(text: StemmedText, part: str, present: frozenset[str], form: tuple[str, ...]) -> bool:
     if len(form) == 1:
         return form[0] in present
-    return all(s in present for s in form) and phrase_count(words, form) > 0
+    return all(s in present for s in form) and text.phrase_in(part, form) > 0
 
 
 def features(topic: PreparedTopic, text: StemmedText, semantic: float | None,
              neighbourhood: float | None = None) -> tuple[list[float], list[str]]:
     """The feature row of one paper, and the topic words it contains."""
-    title = set(text.title) | set(text.title_compounds)
-    whole = title | set(text.abstract) | set(text.abstract_compounds)
-    lead = set(text.abstract[: text.lead])
+    title, whole, lead = text.title_set, text.whole_set, text.lead_set
     n = max(1, len(topic.concepts))
     in_title = in_text = in_lead = 0
     occurrences = 0
     found: list[str] = []
     for concept in topic.concepts:
-        t = any(_has(text.title, title, f) for f in concept.forms)
-        a = t or any(_has(text.abstract, whole, f) for f in concept.forms)
+        t = any(_has(text, "title", title, f) for f in concept.forms)
+        a = t or any(_has(text, "abstract", whole, f) for f in concept.forms)
         in_title += t
         in_text += a
-        in_lead += any(_has(text.abstract[: text.lead], lead, f) for f in concept.forms)
+        in_lead += any(_has(text, "lead", lead, f) for f in concept.forms)
         if a:
             found.append(concept.label)
             occurrences += sum(_count(text, f) for f in concept.forms)
-    phrase_title = any(phrase_count(text.title, p) for p in topic.phrases)
-    phrase_abs = sum(phrase_count(text.abstract, p) for p in topic.phrases) if n > 1 or len(topic.phrases) > 1 else 0
+    phrase_title = any(text.phrase_in("title", p) for p in topic.phrases)
+    phrase_abs = sum(text.phrase_in("abstract", p) for p in topic.phrases) if n > 1 or len(topic.phrases) > 1 else 0
     sem = semantic if semantic is not None else 0.0
     z = (sem - topic.semantic_mean) / topic.semantic_std if semantic is not None else 0.0
     nz = (neighbourhood - topic.centroid_mean) / topic.centroid_std if neighbourhood is not None else 0.0
@@ -181,10 +179,8 @@ def features(topic: PreparedTopic, text: StemmedText, semantic: float | None,
 def _count(text: StemmedText, form: tuple[str, ...]) -> int:
     """Occurrences of a form in the title and abstract."""
     if len(form) == 1:
-        stem = form[0]
-        return (text.title.count(stem) + text.abstract.count(stem) + text.title_compounds.count(stem)
-                + text.abstract_compounds.count(stem))
-    return phrase_count(text.title, form) + phrase_count(text.abstract, form)
+        return text.counts[form[0]]
+    return text.phrase_in("title", form) + text.phrase_in("abstract", form)
 
 
 def topic_words_of(text: str) -> list[str]:

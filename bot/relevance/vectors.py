@@ -60,6 +60,7 @@ class PaperVectors:
         self._texts = np.zeros(0, dtype=np.uint32)
         self._bits = np.zeros((0, (dimensions + 63) // 64), dtype=np.uint64)
         self._count = 0
+        self.version = 0  # bumped by every change, so what was computed from the vectors can tell it is stale
         if path is not None:
             self._load(path)
 
@@ -157,6 +158,7 @@ class PaperVectors:
             self._scales[slot] = scale
             self._texts[slot] = text
             self._bits[slot] = code
+        self.version += 1
 
     def add(self, ids: Sequence[str], vectors: NDArray[np.float32], texts: Sequence[int] | None = None) -> None:
         """Store vectors (unit length, float32) for papers, with the CRC-32 of each one's text (`text_crc`);

@@ -8,8 +8,10 @@ dictionary lookup per word after the first time.
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 import threading
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -96,6 +98,44 @@ class StemmedText:
     lead: int  # how many of `abstract`'s stems belong to its first sentence
     title_compounds: tuple[str, ...] = ()  # hyphenated compounds as one word, so "auto-encoder" meets "autoencoder"
     abstract_compounds: tuple[str, ...] = ()
+
+    # What scoring reads again for every topic, computed once per paper.
+    @functools.cached_property
+    def title_set(self) -> frozenset[str]:
+        return frozenset(self.title) | frozenset(self.title_compounds)
+
+    @functools.cached_property
+    def whole_set(self) -> frozenset[str]:
+        return self.title_set | frozenset(self.abstract) | frozenset(self.abstract_compounds)
+
+    @functools.cached_property
+    def lead_set(self) -> frozenset[str]:
+        return frozenset(self.abstract[: self.lead])
+
+    @functools.cached_property
+    def _positions(self) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
+        title: dict[str, list[int]] = {}
+        abstract: dict[str, list[int]] = {}
+        for i, stem in enumerate(self.title):
+            title.setdefault(stem, []).append(i)
+        for i, stem in enumerate(self.abstract):
+            abstract.setdefault(stem, []).append(i)
+        return title, abstract
+
+    def phrase_in(self, part: str, phrase: Sequence[str]) -> int:
+        """How often `phrase` occurs as consecutive stems in the "title", the "abstract" or its "lead" sentence."""
+        if not phrase or any(stem not in self.whole_set for stem in phrase):
+            return 0
+        words = self.title if part == "title" else self.abstract
+        starts = self._positions[0 if part == "title" else 1].get(phrase[0], ())
+        limit = self.lead if part == "lead" else len(words)
+        n = len(phrase)
+        wanted = tuple(phrase)
+        return sum(1 for i in starts if i + n <= limit and words[i:i + n] == wanted)
+
+    @functools.cached_property
+    def counts(self) -> Counter[str]:
+        return Counter((*self.title, *self.abstract, *self.title_compounds, *self.abstract_compounds))
 
     @classmethod
     def of(cls, title: str, abstract: str) -> StemmedText:
