@@ -135,7 +135,10 @@ class Services:
 
     @classmethod
     def open(cls, settings: Settings, *, poster: Poster | None = None, clock: Clock = utc_now,
-             options: DigestOptions | None = None) -> Services:
+             options: DigestOptions | None = None, background: bool = True) -> Services:
+        """`background=False`: the relevance keeper (learning acronyms, embedding papers without vectors,
+        preparing the channels' topics) waits for `start_background()`, so it does not slow the start-up
+        (`paperbot run` calls it once it is serving)."""
         from bot.search import SearchIndex
 
         started = time.monotonic()
@@ -151,8 +154,10 @@ class Services:
             archive.subscribe(keeper.changed)
             matcher = TopicMatcher(index, relevance)
             channels = stores.channels
-            keeper.start(archive.snapshot(), warm=lambda: matcher.prepare(
+            keeper.prepare_start(archive.snapshot, warm=lambda: matcher.prepare(
                 list(dict.fromkeys(t for c in channels.all_digests() for t in c.topics))))
+            if background:
+                keeper.start()
             sources = build_sources(settings)
             ingest_fn = make_ingest(sources, archive)
             # One ingest status for the scheduler and `/papers digest`: an empty digest waits for the papers.
@@ -187,6 +192,10 @@ class Services:
 
         client = client or create_web_client(settings)
         return cls.open(settings, poster=SlackPoster(client, command=settings.command), **kwargs)
+
+    def start_background(self) -> None:
+        """Start the relevance keeper if `open(background=False)` held it back (harmless if it runs)."""
+        self.keeper.start()
 
     def close(self) -> None:
         self.keeper.stop()

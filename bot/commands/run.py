@@ -78,7 +78,7 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
         stop.set()
 
     client = create_web_client(settings)
-    services = Services.open_for_slack(settings, client)
+    services = Services.open_for_slack(settings, client, background=False)
     previous: dict[int, Any] = {}
     try:
         previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -86,6 +86,7 @@ def handle(args: argparse.Namespace, settings: Settings) -> int:
         app = create_app(settings, services, client, verify_token=False, identity=identity)
         stopper = _start(app, settings, host, port)
         services.scheduler.start()
+        services.start_background()  # after the server answers: embedding and learning must not delay it
         log.info("paperbot.ready team=%s bot=%s", identity.get("team_id"), identity.get("user_id"))
         try:
             while not stop.wait(0.5):

@@ -42,9 +42,9 @@ BASELINE_SAMPLE = 2000  # archive vectors a topic's similarity is compared with 
 BASELINE_MIN = 50  # stored vectors needed before similarity counts (the topic model's z-scores need a baseline)
 EMBED_BATCH = 64
 _TOPIC_CACHE = 8192  # prepared topics (~3 KB each): every channel's topics stay warm between digests
-_TEXT_CACHE = 50_000
+_TEXT_CACHE = 5_000  # stemmed papers kept beyond the candidate sets (a day is ~500)
 _QUERY_CACHE = 1024
-_CANDIDATE_SETS = 8
+_CANDIDATE_SETS = 2
 
 
 @dataclass(frozen=True)

@@ -33,12 +33,26 @@ class RelevanceKeeper:
         self._pending = 0
         self._pending_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="relevance-keeper", daemon=True)
+        self._started = False
+        self._initial: tuple[Callable[[], Sequence[PaperRecord]], Callable[[], None] | None] | None = None
 
-    def start(self, existing: Sequence[PaperRecord] = (), warm: Callable[[], None] | None = None) -> None:
-        """Learn from and embed `existing` in the background; `warm` runs once the acronyms are learned, before
-        the embedding (it prepares the channels' topics, so the first digest does not)."""
-        if existing or warm is not None:
-            newest_first = sorted(existing, key=lambda r: r.get("first_seen") or "", reverse=True)
+    def prepare_start(self, existing: Callable[[], Sequence[PaperRecord]],
+                      warm: Callable[[], None] | None = None) -> None:
+        """What `start` does first: learn from and embed the papers `existing()` returns; `warm` runs once the
+        acronyms are learned, before the embedding (it prepares the channels' topics, so the first digest
+        does not)."""
+        self._initial = (existing, warm)
+
+    def start(self) -> None:
+        """Start the background thread (once; later calls do nothing)."""
+        with self._pending_lock:
+            if self._started:
+                return
+            self._started = True
+        if self._initial is not None:
+            existing, warm = self._initial
+            self._initial = None
+            newest_first = sorted(existing(), key=lambda r: r.get("first_seen") or "", reverse=True)
             self._enqueue(newest_first, workers=1, warm=warm, force=True)
         self._thread.start()
 
