@@ -21,6 +21,7 @@ import threading
 import zlib
 from collections.abc import Collection, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -32,6 +33,13 @@ ID_BYTES = 32
 FORMAT = "paperbot-vectors-2"
 RESCORE = 400  # candidates rescored exactly after the bit-level ranking: at least this many,
 RESCORE_SHARE = 0.02  # and at least this share of the papers (sign bits alone order neighbours roughly)
+
+
+def _grown(array: NDArray[Any], rows: int) -> NDArray[Any]:
+    """`array` with room for `rows` rows."""
+    grown = np.zeros((rows, *array.shape[1:]), dtype=array.dtype)
+    grown[: len(array)] = array
+    return grown
 
 
 def text_crc(text: str) -> int:
@@ -140,11 +148,11 @@ class PaperVectors:
              texts: NDArray[np.uint32]) -> None:
         needed = self._count + len(ids)
         if needed > len(self._values):
-            capacity = max(needed, int(len(self._values) * 1.5) + 1024)
-            self._values = np.resize(self._values, (capacity, self.dimensions))
-            self._scales = np.resize(self._scales, capacity)
-            self._texts = np.resize(self._texts, capacity)
-            self._bits = np.resize(self._bits, (capacity, self._bits.shape[1]))
+            # Loading a file asks for exactly its size; later growth is by a quarter (zeros: pages not yet
+            # written cost no memory, where np.resize would fill them).
+            capacity = needed if self._count == 0 else max(needed, int(len(self._values) * 1.25) + 1024)
+            self._values, self._scales = _grown(self._values, capacity), _grown(self._scales, capacity)
+            self._texts, self._bits = _grown(self._texts, capacity), _grown(self._bits, capacity)
         bits = np.packbits(values > 0, axis=1)
         bits = np.pad(bits, ((0, 0), (0, self._bits.shape[1] * 8 - bits.shape[1]))).view(np.uint64)
         for paper_id, row, scale, text, code in zip(ids, values, scales, texts, bits, strict=True):

@@ -32,7 +32,7 @@ _VOWELS = frozenset("aeiouy")
 _stemmer = Stemmer.Stemmer("english")
 _stems: dict[str, str] = {}
 _stems_lock = threading.Lock()  # PyStemmer objects are not thread-safe
-_MAX_CACHED = 200_000
+_MAX_CACHED = 50_000  # words; the vocabulary of a day of abstracts fits, a full archive would not
 
 
 def _finish(word: str, snowball: str) -> str:
