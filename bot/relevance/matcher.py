@@ -59,7 +59,9 @@ class TopicMatcher:
         parsed = parse_query(topic, today=date.today())
         if not records:
             return {}
-        allowed = self.index.passing(parsed, frozenset(records))
+        conditions = bool(parsed.phrases or parsed.excluded_words or parsed.excluded_phrases or parsed.has_filters)
+        # Plain words alone: every candidate is allowed, no need to ask the index.
+        allowed = self.index.passing(parsed, frozenset(records)) if conditions else list(records)
         if not allowed:
             return {}
         words = plain_words(parsed)
