@@ -384,7 +384,6 @@ class SearchIndex:
         self._lock = threading.RLock()
         self._workers = max(1, workers)
         self.semantic: SemanticNeighbours | None = None
-        self._meaning: ThreadPoolExecutor | None = None
         self._reset()
 
     def _reset(self) -> None:
@@ -906,12 +905,12 @@ class SearchIndex:
         offset = max(0, int(offset))
         parsed = parse_query(query, today=date.today())
         started = time.perf_counter()
-        # Meaning is looked up on another thread while the words are scored (the encoder's matrix products
-        # release the GIL), and joined just before the two are blended.
-        pending = self._meaning_pool().submit(self._neighbours, parsed) if self._wants_meaning(parsed) else None
+        # Meaning is looked up first, outside the lock. (On a helper thread, overlapping the scoring of the words,
+        # it was slower: both hold the GIL for most of their many small numpy calls.)
+        near = self._neighbours(parsed) if self._wants_meaning(parsed) else []
         with self._lock:
             plan = self._plan(parsed, context)
-            page = self._run(parsed, plan, limit, offset, pending.result if pending is not None else list)
+            page = self._run(parsed, plan, limit, offset, lambda: near)
         log.debug("search.query chars=%d total=%d ms=%.1f", len(query), page.total,
                   1000 * (time.perf_counter() - started))
         return page
@@ -919,12 +918,6 @@ class SearchIndex:
     def _wants_meaning(self, parsed: ParsedQuery) -> bool:
         """Meaning helps a query of plain words; ids, filters alone or a single word are said better by words."""
         return self.semantic is not None and not parsed.ids and len(parsed.sequence) >= 2
-
-    def _meaning_pool(self) -> ThreadPoolExecutor:
-        with self._lock:
-            if self._meaning is None:
-                self._meaning = ThreadPoolExecutor(max_workers=2, thread_name_prefix="search-meaning")
-            return self._meaning
 
     def _neighbours(self, parsed: ParsedQuery) -> list[tuple[str, float]]:
         """Papers nearest in meaning to the query's plain words."""
