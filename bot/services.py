@@ -263,14 +263,13 @@ class ReadOnlyServices(Repositories):
 
     @functools.cached_property
     def relevance(self) -> Relevance:
-        """The running bot's stored vectors (read, never written) and acronyms learned from the archive."""
-        relevance = open_relevance(self.settings.embeddings, self.settings.data_dir, read_only=True)
-        relevance.learn(self.archive.snapshot())
-        return relevance
+        """The running bot's stored vectors (read, never written); `digests` teaches it the archive's acronyms."""
+        return open_relevance(self.settings.embeddings, self.settings.data_dir, read_only=True)
 
     @functools.cached_property
     def digests(self) -> DigestService:
         """A digest service that can plan and preview, never post (it has no poster)."""
+        self.relevance.learn(self.archive.snapshot())  # acronyms and word families: topics need them, search not
         return DigestService(archive=self.archive, index=self.index, channels=self.channels,
                              ledger=self.digest_ledger, posts=self.posts, options=self.options,
                              matcher=(matcher := TopicMatcher(self.index, self.relevance)),
