@@ -38,32 +38,11 @@ from bot.store.models import (
     timestamp,
 )
 from bot.store.tinydb.files import Store
+from bot.store.tinydb.saves import TOMBSTONE_SECONDS, bare_id, event_time
 
 log = logging.getLogger("bot.feedback")
 
 FEEDBACK_TABLE = "feedback"
-TOMBSTONE_SECONDS = 7 * 24 * 3600
-
-Moment = tuple[int, int]
-
-
-def event_time(event_ts: object) -> Moment | None:
-    """Slack's "1716200000.000100" as (seconds, microseconds), exact; None if missing or malformed."""
-    if not event_ts or not isinstance(event_ts, str):
-        return None
-    seconds, _, fraction = event_ts.partition(".")
-    if not (seconds.isdecimal() and (fraction.isdecimal() or not fraction)) or len(fraction) > 6:
-        return None
-    return int(seconds), int(fraction.ljust(6, "0"))
-
-
-def _bare(paper_id: str) -> str:
-    bare = normalize_arxiv_id(paper_id)
-    if bare is None:
-        raise ValueError(f"not an arXiv id: {paper_id!r}")
-    return bare
-
-
 def _check(kind: str, via: str, reaction: str | None) -> str | None:
     """The reaction's base emoji (None for the button); ValueError for what the repository does not know."""
     if kind not in FEEDBACK_KINDS:
@@ -146,7 +125,7 @@ class FeedbackStore:
         """Record the feedback (durable when this returns). Again from the same source: harmless, `new` False.
         None, and nothing recorded, if `event_ts` is no later than the latest recorded event of that source."""
         emoji = _check(kind, via, reaction)
-        bare = _bare(paper_id)
+        bare = bare_id(paper_id)
         key = feedback_key(channel, bare, user, kind, via, emoji)
         stamp = timestamp(at)
         stamped = event_ts if event_time(event_ts) is not None else None

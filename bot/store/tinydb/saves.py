@@ -65,7 +65,7 @@ ADDED, REMOVED = "added", "removed"
 Moment = tuple[int, int]
 
 
-def _event_time(event_ts: object) -> Moment | None:
+def event_time(event_ts: object) -> Moment | None:
     """Slack's "1716200000.000100" as (seconds, microseconds), exact (a float would round); None if malformed."""
     if not event_ts or not isinstance(event_ts, str):
         return None
@@ -75,7 +75,8 @@ def _event_time(event_ts: object) -> Moment | None:
     return int(seconds), int(fraction.ljust(6, "0"))
 
 
-def _bare(paper_id: str) -> str:
+def bare_id(paper_id: str) -> str:
+    """The bare arXiv id; ValueError for anything else."""
     bare = normalize_arxiv_id(paper_id)
     if bare is None:
         raise ValueError(f"not an arXiv id: {paper_id!r}")
@@ -102,7 +103,7 @@ class Saves:
                 pending = Pending.from_doc(doc)
                 self._pending[pending.key] = pending
             for key, doc in store.raw_table(TOMBSTONES_TABLE).items():
-                moment = _event_time(doc.get("event_ts")) if isinstance(doc, dict) else None
+                moment = event_time(doc.get("event_ts")) if isinstance(doc, dict) else None
                 if moment is not None:
                     self._last_event[key] = (moment, doc.get("kind", REMOVED))
 
@@ -152,7 +153,7 @@ class Saves:
         for key in tombstone_deletes:
             self._last_event.pop(key, None)
         for key, doc in tombstones.items():
-            moment = _event_time(doc["event_ts"])
+            moment = event_time(doc["event_ts"])
             assert moment is not None
             self._last_event[key] = (moment, doc.get("kind", REMOVED))
         for save in deletes:
@@ -195,7 +196,7 @@ class Saves:
                   at: str | datetime | None = None) -> list[SaveOutcome]:
         """Save several papers (the links in one message) in one write."""
         stamp = timestamp(at)
-        ids = list(dict.fromkeys(_bare(p) for p in paper_ids))
+        ids = list(dict.fromkeys(bare_id(p) for p in paper_ids))
         with self._store.lock:
             outcomes, puts = self._plan_saves(user, ids, via, channel, ts, reaction, stamp)
             if puts:
@@ -209,7 +210,7 @@ class Saves:
         that reaction stamped `event_ts` or later is recorded (this add is a redelivery: of itself, or of an add
         a later removal undid). Otherwise the add is recorded as the reaction's latest event, with the save."""
         stamp = timestamp(at)
-        bare = _bare(paper_id)
+        bare = bare_id(paper_id)
         key = pending_key(user, channel, ts, reaction)
         with self._store.lock:
             stale = self._stale(key, event_ts)
@@ -229,7 +230,7 @@ class Saves:
         """Why an event of reaction `key` stamped `event_ts` is a redelivery to ignore ("redelivered": the same
         event again; "removed_later"/"added_later": a later event of the reaction is recorded), or None if it
         is news (or has no usable stamp). Caller holds the lock."""
-        moment, latest = _event_time(event_ts), self._last_event.get(key)
+        moment, latest = event_time(event_ts), self._last_event.get(key)
         if moment is None or latest is None or moment > latest[0]:
             return None
         return "redelivered" if moment == latest[0] else f"{latest[1]}_later"
@@ -308,7 +309,7 @@ class Saves:
                     kind: str) -> tuple[dict[str, ReactionEventDoc], list[str]]:
         """The record to write for an add or removal (`kind`) at `event_ts` (none without a usable stamp, or if
         an equal or later event is recorded), and the old records to drop (caller holds the lock)."""
-        moment = _event_time(event_ts)
+        moment = event_time(event_ts)
         if moment is None or event_ts is None or self._stale(key, event_ts) is not None:
             return {}, []
         cutoff = (moment[0] - TOMBSTONE_SECONDS, moment[1])
@@ -369,7 +370,7 @@ class Saves:
         """Save the papers a pending reaction found and forget the reaction, in one write. None (and nothing
         saved) if it is no longer pending: the reaction was removed, or another worker completed it."""
         stamp = timestamp(at)
-        ids = list(dict.fromkeys(_bare(p) for p in paper_ids))
+        ids = list(dict.fromkeys(bare_id(p) for p in paper_ids))
         with self._store.lock:
             pending = self._pending.get(key)
             if pending is None:
