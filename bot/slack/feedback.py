@@ -27,7 +27,7 @@ from bot.papers import normalize_arxiv_id
 from bot.slack import blocks
 from bot.slack import feedback_blocks as fb
 from bot.slack.paper_card import PaperLike, record_or_stub
-from bot.slack.plumbing import CONTEXT_KEY, Click, mapping, responder, write_before_ack
+from bot.slack.plumbing import CONTEXT_KEY, Click, reaction_on_message, responder, write_before_ack
 from bot.store.models import base_emoji
 
 if TYPE_CHECKING:
@@ -51,19 +51,12 @@ def _emojis(services: Services) -> frozenset[str]:
 def reaction_ack(services: Services, event: Mapping[str, Any]) -> dict[str, Any] | None:
     """Persist what a not-relevant reaction_added / reaction_removed on a bot post means, before the ack; a
     JSON-able summary for `reaction_work`, or None (another emoji, another message, a redelivery)."""
-    kind = event.get("type")
-    item = mapping(event.get("item"))
-    user, reaction = event.get("user"), event.get("reaction")
-    channel, ts = item.get("channel"), item.get("ts")
-    if kind not in ("reaction_added", "reaction_removed") or item.get("type") != "message":
+    found = reaction_on_message(event)
+    if found is None or base_emoji(found.reaction) not in _emojis(services):
         return None
-    if not (isinstance(user, str) and isinstance(reaction, str) and isinstance(channel, str) and isinstance(ts, str)):
-        return None
-    if not (user and channel and ts) or base_emoji(reaction) not in _emojis(services):
-        return None
-    event_ts = event.get("event_ts") if isinstance(event.get("event_ts"), str) else None
+    user, reaction, channel, ts, event_ts = found.user, found.reaction, found.channel, found.ts, found.event_ts
     where = {"user": user, "channel": channel, "ts": ts, "emoji": base_emoji(reaction)}
-    if kind == "reaction_added":
+    if found.added:
         marked = services.channel_feedback.reaction_added(user, channel, ts, reaction, event_ts)
         if marked is None:
             return None

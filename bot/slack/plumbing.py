@@ -37,6 +37,34 @@ def mapping(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
+@dataclass(frozen=True)
+class ReactionEvent:
+    """A reaction_added / reaction_removed on a message, every field present."""
+
+    added: bool
+    user: str
+    reaction: str
+    channel: str
+    ts: str
+    event_ts: str | None  # Slack's stamp of the event: how redeliveries are told from later changes
+
+
+def reaction_on_message(event: Mapping[str, Any]) -> ReactionEvent | None:
+    """The reaction event on a message, or None for anything else or a field missing."""
+    kind = event.get("type")
+    item = mapping(event.get("item"))
+    user, reaction = event.get("user"), event.get("reaction")
+    channel, ts = item.get("channel"), item.get("ts")
+    if kind not in ("reaction_added", "reaction_removed") or item.get("type") != "message":
+        return None
+    if not (isinstance(user, str) and isinstance(reaction, str) and isinstance(channel, str) and isinstance(ts, str)):
+        return None
+    if not (user and reaction and channel and ts):
+        return None
+    event_ts = event.get("event_ts") if isinstance(event.get("event_ts"), str) else None
+    return ReactionEvent(kind == "reaction_added", user, reaction, channel, ts, event_ts)
+
+
 def slack_error(exc: BaseException) -> str:
     """Slack's error code for a failed Web API call (`not_in_channel`, `invalid_auth`, …), or, when Slack never
     answered (a connection error, a timeout), the exception's class name."""

@@ -36,7 +36,7 @@ from bot.slack import feedback as not_relevant
 from bot.slack import save_blocks as sb
 from bot.slack.links import MAX_PAPERS_PER_MESSAGE, SeenInSlack, capped, message_text
 from bot.slack.paper_card import PaperLike, record_or_stub
-from bot.slack.plumbing import CONTEXT_KEY, mapping, slack_error, write_before_ack
+from bot.slack.plumbing import CONTEXT_KEY, mapping, reaction_on_message, slack_error, write_before_ack
 from bot.slack.retry import rate_limits_not_waited
 from bot.slack.work import Drain
 
@@ -58,21 +58,12 @@ def reaction_ack(saver: ReactionSaver, event: Mapping[str, Any]) -> dict[str, An
     """Persist what a reaction_added / reaction_removed event means, before the ack. Returns a JSON-able
     summary for the work that follows, or None when the event is not a save reaction on a message.
     (Pure enough to benchmark: bench/save_bench.py.)"""
-    kind = event.get("type")
-    item = mapping(event.get("item"))
-    user, reaction = event.get("user"), event.get("reaction")
-    channel, ts = item.get("channel"), item.get("ts")
-    if kind not in ("reaction_added", "reaction_removed") or item.get("type") != "message":
+    found = reaction_on_message(event)
+    if found is None or not saver.is_save_emoji(found.reaction):
         return None
-    if not all(isinstance(v, str) and v for v in (user, reaction, channel, ts)):
-        return None
-    assert isinstance(user, str) and isinstance(reaction, str) and isinstance(channel, str) and isinstance(ts, str)
-    if not saver.is_save_emoji(reaction):
-        return None
+    user, reaction, channel, ts, event_ts = found.user, found.reaction, found.channel, found.ts, found.event_ts
     where = {"user": user, "channel": channel, "ts": ts}
-    # Slack's stamp of the event: an add older than a recorded removal of the same reaction is a redelivery.
-    event_ts = event.get("event_ts") if isinstance(event.get("event_ts"), str) else None
-    if kind == "reaction_added":
+    if found.added:
         result = saver.added(user, channel, ts, reaction, event_ts)
         if result.kind == "ignored":
             return None
