@@ -25,7 +25,7 @@ def _either(items: list[str]) -> str:
 
 
 def forms() -> str:
-    """The valid forms, for error messages: `“strict” (0.70), “normal” (0.50) or “broad” (0.30), or …`."""
+    """The valid forms, for error messages: `“strict” (0.45), “normal” (0.25) or “broad” (0.12), or …`."""
     return (_either([f"“{name}” ({score_text(score)})" for name, score in STRICTNESS.items()])
             + ", or a minimum score from 0 to 1 such as “min 0.6” or “min 60%”")
 
@@ -80,14 +80,14 @@ def score_text(score: float) -> str:
 
 
 def label(strictness: Strictness) -> str:
-    """For display: `normal (0.50)`, `custom 0.62`."""
+    """For display: `normal (0.25)`, `custom 0.62`."""
     if isinstance(strictness, str):
         return f"{strictness} ({score_text(min_score(strictness))})"
     return f"custom {score_text(strictness)}"
 
 
 def describe(strictness: Strictness) -> str:
-    """What it means for the channel: `strict (only papers scored 0.70 or more; a quiet day posts fewer)`."""
+    """What it means for the channel: `strict (only papers scored 0.45 or more; a quiet day posts fewer)`."""
     name = strictness if isinstance(strictness, str) else label(strictness)
     score = min_score(strictness)
     if score <= 0:
